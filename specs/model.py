@@ -1,0 +1,362 @@
+"""The stack document: one pydantic model per section, strict (unknown fields refused).
+
+Every section the product will ever have is defined here, so the JSON Schema an editor
+sees is whole even while some sections still wait for their provider drivers. Field
+constraints that a user can get wrong carry messages that say what is allowed.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+API_VERSION = "vibn.dev/v1"
+
+CANADIAN_LOCATIONS = (
+    "northamerica-northeast1",
+    "northamerica-northeast2",
+    "ca-central-1",
+    "ca-west-1",
+)
+GCP_LOCATIONS = ("northamerica-northeast1", "northamerica-northeast2")
+AWS_REGIONS = ("ca-central-1", "ca-west-1")
+
+ENGINES = (
+    "postgresql",
+    "mysql",
+    "mariadb",
+    "mongodb",
+    "redis",
+    "keydb",
+    "dragonfly",
+    "clickhouse",
+)
+Engine = Literal[
+    "postgresql", "mysql", "mariadb", "mongodb", "redis", "keydb", "dragonfly", "clickhouse"
+]
+# Coolify schedules dump backups for these engines only (coolify-notes.md section 5.1).
+BACKUP_ENGINES = frozenset({"postgresql", "mysql", "mariadb", "mongodb", "clickhouse"})
+
+_DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+
+
+def _location(value: str) -> str:
+    if value not in CANADIAN_LOCATIONS:
+        raise ValueError(
+            f"{value!r} is outside Canada; vibn keeps all customer data in Canada "
+            f"(allowed: {', '.join(CANADIAN_LOCATIONS)})"
+        )
+    return value
+
+
+def _dns_label(value: str) -> str:
+    if not _DNS_LABEL.match(value):
+        raise ValueError(
+            f"{value!r} is not a valid name: use 1-63 lowercase letters, digits and '-', "
+            "starting with a letter and not ending with '-'"
+        )
+    return value
+
+
+def _env_name(value: str) -> str:
+    if not _ENV_NAME.match(value):
+        raise ValueError(
+            f"{value!r} is not a valid environment variable name: use A-Z, 0-9 and '_', "
+            "not starting with a digit"
+        )
+    return value
+
+
+def _scalar_to_str(value: Any) -> Any:
+    """YAML turns ``PORT: 3000`` into an int; an env value is always a string."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return value
+
+
+def _cron(value: str) -> str:
+    from croniter import croniter
+
+    if not isinstance(value, str) or not croniter.is_valid(value) or len(value.split()) != 5:
+        raise ValueError(
+            f"{value!r} is not a valid cron expression: five fields "
+            "'minute hour day-of-month month day-of-week', e.g. '0 3 * * *'"
+        )
+    return value
+
+
+Location = Annotated[str, AfterValidator(_location)]
+Name = Annotated[str, AfterValidator(_dns_label)]
+EnvName = Annotated[str, AfterValidator(_env_name)]
+EnvValue = Annotated[str, BeforeValidator(_scalar_to_str), Field(max_length=32768)]
+Cron = Annotated[str, AfterValidator(_cron)]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Metadata(Model):
+    name: Name = Field(description="The stack's name, unique within its workspace.")
+    workspace: Name = Field("default", description="The workspace (tenant) that owns the stack.")
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+class Healthcheck(Model):
+    path: str = Field("/", pattern=r"^/[A-Za-z0-9._~/%?&=+-]*$")
+    port: int | None = Field(None, ge=1, le=65535)
+    interval: int = Field(30, ge=1, le=3600, description="Seconds between checks.")
+    timeout: int = Field(5, ge=1, le=600)
+    retries: int = Field(3, ge=1, le=100)
+    start_period: int = Field(10, ge=0, le=3600)
+
+
+class Service(Model):
+    name: Name
+    type: Literal["web", "worker"] = "web"
+    command: str | None = Field(None, max_length=4096, description="Start command.")
+    ports: list[Annotated[int, Field(ge=1, le=65535)]] = Field(default_factory=list)
+    replicas: int = Field(1, ge=0, le=20)
+    healthcheck: Healthcheck | None = None
+    env: dict[EnvName, EnvValue] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _web_has_port(self) -> Service:
+        if self.type == "web" and not self.ports:
+            raise ValueError("a web service needs at least one port in 'ports'")
+        return self
+
+
+class Build(Model):
+    pack: Literal["nixpacks", "railpack", "static", "dockerfile", "dockerimage"] = "nixpacks"
+    image: str | None = Field(None, description="Image (name:tag) when pack is dockerimage.")
+    base_directory: str = "/"
+    install_command: str | None = None
+    build_command: str | None = None
+    dockerfile: str | None = Field(None, description="Dockerfile path when pack is dockerfile.")
+
+    @model_validator(mode="after")
+    def _image_for_dockerimage(self) -> Build:
+        if self.pack == "dockerimage" and not self.image:
+            raise ValueError("pack 'dockerimage' needs 'image'")
+        return self
+
+
+class App(Model):
+    repo: str | None = Field(
+        None,
+        pattern=r"^(https://|git@)[A-Za-z0-9._@:/~+-]+$",
+        description="Git repository (https:// or git@).",
+    )
+    branch: str = Field("main", pattern=r"^[A-Za-z0-9._/-]{1,255}$")
+    build: Build = Field(default_factory=lambda: Build())
+    services: list[Service] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _source(self) -> App:
+        if self.build.pack != "dockerimage" and not self.repo:
+            raise ValueError("an app needs 'repo' unless build.pack is 'dockerimage'")
+        _unique([s.name for s in self.services], "services")
+        return self
+
+
+class SecretRef(Model):
+    """Where a secret's value comes from; the stack never holds the value itself."""
+
+    from_: Literal["env", "store"] = Field(alias="from")
+    name: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_.-]{0,127}$",
+        description="Caller's env var or secret-store key; defaults to the secret's own name.",
+    )
+
+
+def _secret_shorthand(value: Any) -> Any:
+    """``env`` / ``store`` / ``env:NAME`` / ``store:name`` as a string form of SecretRef."""
+    if isinstance(value, str):
+        source, _, name = value.partition(":")
+        out: dict[str, Any] = {"from": source}
+        if name:
+            out["name"] = name
+        return out
+    return value
+
+
+class Backups(Model):
+    enabled: bool = True
+    schedule: Cron = "0 3 * * *"
+    retention_days: int = Field(7, ge=1, le=3650)
+
+
+class Database(Model):
+    name: Name
+    engine: Engine
+    version: str | None = Field(None, pattern=r"^[A-Za-z0-9._-]{1,64}$")
+    backups: Backups = Field(default_factory=lambda: Backups())
+    env_var: EnvName | None = Field(
+        None, description="Env var that receives the connection URL (default NAME_URL)."
+    )
+
+
+class LifecycleRule(Model):
+    action: Literal["delete", "set_storage_class"] = "delete"
+    age_days: int = Field(ge=0, le=36500)
+    prefix: str | None = Field(None, max_length=1024)
+    storage_class: Literal["NEARLINE", "COLDLINE", "ARCHIVE"] | None = None
+
+
+class Storage(Model):
+    bucket: str | None = Field(
+        None,
+        pattern=r"^[a-z0-9][a-z0-9_.-]{1,61}[a-z0-9]$",
+        description="Explicit bucket name (default vibn-ws-{workspace}).",
+    )
+    per_stack: bool = False
+    public_read: bool = False
+    versioning: bool = False
+    lifecycle: list[LifecycleRule] = Field(default_factory=list)
+    location: Location = "northamerica-northeast1"
+
+    @field_validator("bucket")
+    @classmethod
+    def _bucket_name(cls, value: str | None) -> str | None:
+        if value is not None and (value.startswith("goog") or "google" in value or ".." in value):
+            raise ValueError(f"{value!r} is not an allowed bucket name")
+        return value
+
+
+class CronJob(Model):
+    name: Name
+    schedule: Cron
+    path: str = Field(pattern=r"^/[A-Za-z0-9._~/%?&=+-]*$")
+    timezone: str = "UTC"
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "POST"
+    paused: bool = False
+    retry_count: int = Field(0, ge=0, le=5)
+    service: Name | None = Field(None, description="Web service to call (default: the first).")
+    location: Location = "northamerica-northeast1"
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone, e.g. America/Toronto") from None
+        return value
+
+
+class Queue(Model):
+    name: Name
+    max_attempts: int = Field(100, ge=-1, le=1000)
+    max_dispatches_per_second: float = Field(500, gt=0, le=500)
+    max_concurrent_dispatches: int = Field(1000, ge=1, le=5000)
+    min_backoff_seconds: float = Field(0.1, ge=0)
+    max_backoff_seconds: float = Field(3600, ge=0)
+    path: str | None = Field(None, pattern=r"^/[A-Za-z0-9._~/%?&=+-]*$")
+    service: Name | None = None
+    location: Location = "northamerica-northeast1"
+
+
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+def _domain_name(value: str) -> str:
+    if not value.isascii():
+        raise ValueError(
+            f"{value!r} has non-ASCII characters; write internationalised names in "
+            "punycode (xn--...) so look-alike letters cannot hide"
+        )
+    if not _DOMAIN.match(value):
+        raise ValueError(f"{value!r} is not a valid domain name such as example.com")
+    return value
+
+
+DomainName = Annotated[str, AfterValidator(_domain_name)]
+
+
+class Domain(Model):
+    name: DomainName
+    register_: bool = Field(False, alias="register")
+    period: int = Field(1, ge=1, le=10)
+    auto_renew: bool = True
+    attach_to: Name | None = None
+    dns_provider: Literal["cloud_dns"] = "cloud_dns"
+    www_redirect: bool = False
+
+
+def _domain_shorthand(value: Any) -> Any:
+    return {"name": value} if isinstance(value, str) else value
+
+
+class Dmarc(Model):
+    policy: Literal["none", "quarantine", "reject"] = "none"
+
+
+class Email(Model):
+    sender_domain: DomainName | None = None
+    from_: list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._+-]{0,63}$")]] = Field(
+        default_factory=lambda: ["noreply"], alias="from"
+    )
+    dmarc: Dmarc = Field(default_factory=lambda: Dmarc())
+    region: Location = "ca-central-1"
+
+
+class Logs(Model):
+    retention_days: int = Field(30, ge=1, le=3650)
+    location: Location = "northamerica-northeast1"
+
+
+class StackSpec(Model):
+    drift: Literal["correct", "report"] = "correct"
+    app: App | None = None
+    env: dict[EnvName, EnvValue] = Field(default_factory=dict)
+    secrets: dict[EnvName, Annotated[SecretRef, BeforeValidator(_secret_shorthand)]] = Field(
+        default_factory=dict
+    )
+    databases: list[Database] = Field(default_factory=list)
+    storage: Storage | None = None
+    cron: list[CronJob] = Field(default_factory=list)
+    queues: list[Queue] = Field(default_factory=list)
+    domain: Annotated[Domain, BeforeValidator(_domain_shorthand)] | None = None
+    email: Email | None = None
+    logs: Logs | None = None
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> StackSpec:
+        _unique([d.name for d in self.databases], "databases")
+        _unique([c.name for c in self.cron], "cron")
+        _unique([q.name for q in self.queues], "queues")
+        both = sorted(set(self.env) & set(self.secrets))
+        if both:
+            raise ValueError(f"{', '.join(both)} appear in both 'env' and 'secrets'")
+        return self
+
+
+class Stack(Model):
+    api_version: Literal["vibn.dev/v1"] = Field(alias="apiVersion")
+    kind: Literal["Stack"]
+    metadata: Metadata
+    spec: StackSpec
+
+
+def _unique(names: list[str], section: str) -> None:
+    seen: set[str] = set()
+    dupes = sorted({n for n in names if n in seen or seen.add(n)})  # type: ignore[func-returns-value]
+    if dupes:
+        raise ValueError(f"duplicate name(s) in {section}: {', '.join(dupes)}")
