@@ -107,6 +107,7 @@ class Recorded:
     props: Mapping[str, Any]
     outputs: Mapping[str, Any]
     conditions: tuple[Condition, ...] = ()
+    stack: str = ""
 
 
 class ObserveContext(Protocol):

@@ -20,6 +20,8 @@ from pydantic import (
     model_validator,
 )
 
+from vibn.specs.names import bucket_name_problem, cron_problem, timezone_problem, unsafe_path
+
 API_VERSION = "vibn.dev/v1"
 
 CANADIAN_LOCATIONS = (
@@ -88,35 +90,62 @@ def _scalar_to_str(value: Any) -> Any:
 
 
 def _cron(value: str) -> str:
-    from croniter import croniter
+    problem = cron_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
 
-    if not isinstance(value, str) or not croniter.is_valid(value) or len(value.split()) != 5:
-        raise ValueError(
-            f"{value!r} is not a valid cron expression: five fields "
-            "'minute hour day-of-month month day-of-week', e.g. '0 3 * * *'"
-        )
+
+def _safe_path(value: str) -> str:
+    problem = unsafe_path(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _version_to_str(value: Any) -> Any:
+    """``version: 16`` in JSON is a number; a float such as 7.10 would lose its zero."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float):
+        raise ValueError(f'write the version as a string, e.g. "{value}"')
     return value
 
 
 Location = Annotated[str, AfterValidator(_location)]
 Name = Annotated[str, AfterValidator(_dns_label)]
 EnvName = Annotated[str, AfterValidator(_env_name)]
-EnvValue = Annotated[str, BeforeValidator(_scalar_to_str), Field(max_length=32768)]
+EnvValue = Annotated[
+    str,
+    BeforeValidator(_scalar_to_str, json_schema_input_type=str | int | float | bool),
+    Field(max_length=32768),
+]
 Cron = Annotated[str, AfterValidator(_cron)]
+# A path handed to a provider or a shell: no '..', no spaces, quotes or shell characters.
+SafePath = Annotated[str, AfterValidator(_safe_path)]
+UrlPath = Annotated[SafePath, Field(pattern=r"^/[A-Za-z0-9._~/%?&=+-]*$")]
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        populate_by_name=True,
+        allow_inf_nan=False,
+        # Defaults pass the validators too, so a default and the same value written out
+        # are one value (500 and 500.0 differ in canonical JSON and so in the digest).
+        validate_default=True,
+    )
 
 
 class Metadata(Model):
     name: Name = Field(description="The stack's name, unique within its workspace.")
     workspace: Name = Field("default", description="The workspace (tenant) that owns the stack.")
-    labels: dict[str, str] = Field(default_factory=dict)
+    labels: dict[SafePath, SafePath] = Field(default_factory=dict)
 
 
 class Healthcheck(Model):
-    path: str = Field("/", pattern=r"^/[A-Za-z0-9._~/%?&=+-]*$")
+    path: UrlPath = "/"
     port: int | None = Field(None, ge=1, le=65535)
     interval: int = Field(30, ge=1, le=3600, description="Seconds between checks.")
     timeout: int = Field(5, ge=1, le=600)
@@ -142,11 +171,15 @@ class Service(Model):
 
 class Build(Model):
     pack: Literal["nixpacks", "railpack", "static", "dockerfile", "dockerimage"] = "nixpacks"
-    image: str | None = Field(None, description="Image (name:tag) when pack is dockerimage.")
-    base_directory: str = "/"
-    install_command: str | None = None
-    build_command: str | None = None
-    dockerfile: str | None = Field(None, description="Dockerfile path when pack is dockerfile.")
+    image: SafePath | None = Field(
+        None, max_length=512, description="Image (name:tag) when pack is dockerimage."
+    )
+    base_directory: SafePath = Field("/", pattern=r"^/", max_length=1024)
+    install_command: str | None = Field(None, max_length=4096)
+    build_command: str | None = Field(None, max_length=4096)
+    dockerfile: SafePath | None = Field(
+        None, max_length=1024, description="Dockerfile path when pack is dockerfile."
+    )
 
     @model_validator(mode="after")
     def _image_for_dockerimage(self) -> Build:
@@ -156,20 +189,26 @@ class Build(Model):
 
 
 class App(Model):
-    repo: str | None = Field(
+    repo: SafePath | None = Field(
         None,
         pattern=r"^(https://|git@)[A-Za-z0-9._@:/~+-]+$",
+        max_length=2048,
         description="Git repository (https:// or git@).",
     )
-    branch: str = Field("main", pattern=r"^[A-Za-z0-9._/-]{1,255}$")
+    branch: SafePath = Field("main", pattern=r"^[A-Za-z0-9._/-]{1,255}$")
     build: Build = Field(default_factory=lambda: Build())
     services: list[Service] = Field(min_length=1)
+
+    @field_validator("services")
+    @classmethod
+    def _unique_services(cls, value: list[Service]) -> list[Service]:
+        _unique([s.name for s in value])
+        return value
 
     @model_validator(mode="after")
     def _source(self) -> App:
         if self.build.pack != "dockerimage" and not self.repo:
             raise ValueError("an app needs 'repo' unless build.pack is 'dockerimage'")
-        _unique([s.name for s in self.services], "services")
         return self
 
 
@@ -177,7 +216,7 @@ class SecretRef(Model):
     """Where a secret's value comes from; the stack never holds the value itself."""
 
     from_: Literal["env", "store"] = Field(alias="from")
-    name: str | None = Field(
+    name: SafePath | None = Field(
         None,
         pattern=r"^[A-Za-z_][A-Za-z0-9_.-]{0,127}$",
         description="Caller's env var or secret-store key; defaults to the secret's own name.",
@@ -204,17 +243,45 @@ class Backups(Model):
 class Database(Model):
     name: Name
     engine: Engine
-    version: str | None = Field(None, pattern=r"^[A-Za-z0-9._-]{1,64}$")
-    backups: Backups = Field(default_factory=lambda: Backups())
+    version: Annotated[
+        str | None, BeforeValidator(_version_to_str, json_schema_input_type=str | int | None)
+    ] = Field(None, pattern=r"^[A-Za-z0-9._-]{1,64}$")
+    backups: Backups = Field(
+        default_factory=lambda: Backups(),
+        description="Scheduled dumps; on by default where Coolify can make them "
+        "(not redis, keydb or dragonfly, where the default is off).",
+    )
     env_var: EnvName | None = Field(
         None, description="Env var that receives the connection URL (default NAME_URL)."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _backups_default(cls, data: Any) -> Any:
+        """Backups default to off for the engines Coolify cannot dump, on for the rest.
+
+        Written out, the default must mean the same thing when read back (canonical JSON
+        carries every field), so it is a value in the model, not an absence.
+        """
+        if not isinstance(data, dict) or data.get("engine") in BACKUP_ENGINES:
+            return data
+        if not isinstance(data.get("engine"), str) or data["engine"] not in ENGINES:
+            return data
+        backups = data.get("backups", {})
+        if isinstance(backups, dict) and "enabled" not in backups:
+            return {**data, "backups": {**backups, "enabled": False}}
+        return data
+
+    @property
+    def url_env_var(self) -> str:
+        """The env var that receives the connection URL: ``env_var`` or ``NAME_URL``."""
+        return self.env_var or self.name.upper().replace("-", "_") + "_URL"
 
 
 class LifecycleRule(Model):
     action: Literal["delete", "set_storage_class"] = "delete"
     age_days: int = Field(ge=0, le=36500)
-    prefix: str | None = Field(None, max_length=1024)
+    prefix: SafePath | None = Field(None, max_length=1024)
     storage_class: Literal["NEARLINE", "COLDLINE", "ARCHIVE"] | None = None
 
 
@@ -233,15 +300,16 @@ class Storage(Model):
     @field_validator("bucket")
     @classmethod
     def _bucket_name(cls, value: str | None) -> str | None:
-        if value is not None and (value.startswith("goog") or "google" in value or ".." in value):
-            raise ValueError(f"{value!r} is not an allowed bucket name")
+        problem = None if value is None else bucket_name_problem(value)
+        if problem:
+            raise ValueError(problem)
         return value
 
 
 class CronJob(Model):
     name: Name
     schedule: Cron
-    path: str = Field(pattern=r"^/[A-Za-z0-9._~/%?&=+-]*$")
+    path: UrlPath
     timezone: str = "UTC"
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "POST"
     paused: bool = False
@@ -252,23 +320,20 @@ class CronJob(Model):
     @field_validator("timezone")
     @classmethod
     def _timezone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{value!r} is not an IANA time zone, e.g. America/Toronto") from None
+        problem = timezone_problem(value)
+        if problem:
+            raise ValueError(problem)
         return value
 
 
 class Queue(Model):
     name: Name
     max_attempts: int = Field(100, ge=-1, le=1000)
-    max_dispatches_per_second: float = Field(500, gt=0, le=500)
+    max_dispatches_per_second: float = Field(500.0, gt=0, le=500)
     max_concurrent_dispatches: int = Field(1000, ge=1, le=5000)
-    min_backoff_seconds: float = Field(0.1, ge=0)
-    max_backoff_seconds: float = Field(3600, ge=0)
-    path: str | None = Field(None, pattern=r"^/[A-Za-z0-9._~/%?&=+-]*$")
+    min_backoff_seconds: float = Field(0.1, ge=0, le=3600)
+    max_backoff_seconds: float = Field(3600.0, ge=0, le=3600)
+    path: UrlPath | None = None
     service: Name | None = None
     location: Location = "northamerica-northeast1"
 
@@ -310,8 +375,8 @@ class Dmarc(Model):
 
 class Email(Model):
     sender_domain: DomainName | None = None
-    from_: list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._+-]{0,63}$")]] = Field(
-        default_factory=lambda: ["noreply"], alias="from"
+    from_: list[Annotated[str, Field(pattern=r"^[a-z0-9]+([._+-][a-z0-9]+)*$", max_length=64)]] = (
+        Field(default_factory=lambda: ["noreply"], alias="from")
     )
     dmarc: Dmarc = Field(default_factory=lambda: Dmarc())
     region: Location = "ca-central-1"
@@ -326,26 +391,33 @@ class StackSpec(Model):
     drift: Literal["correct", "report"] = "correct"
     app: App | None = None
     env: dict[EnvName, EnvValue] = Field(default_factory=dict)
-    secrets: dict[EnvName, Annotated[SecretRef, BeforeValidator(_secret_shorthand)]] = Field(
-        default_factory=dict
-    )
+    secrets: dict[
+        EnvName,
+        Annotated[
+            SecretRef,
+            BeforeValidator(
+                _secret_shorthand,
+                json_schema_input_type=SecretRef
+                | Annotated[str, Field(pattern=r"^(env|store)(:[A-Za-z_][A-Za-z0-9_.-]{0,127})?$")],
+            ),
+        ],
+    ] = Field(default_factory=dict)
     databases: list[Database] = Field(default_factory=list)
     storage: Storage | None = None
     cron: list[CronJob] = Field(default_factory=list)
     queues: list[Queue] = Field(default_factory=list)
-    domain: Annotated[Domain, BeforeValidator(_domain_shorthand)] | None = None
+    domain: (
+        Annotated[Domain, BeforeValidator(_domain_shorthand, json_schema_input_type=Domain | str)]
+        | None
+    ) = None
     email: Email | None = None
     logs: Logs | None = None
 
-    @model_validator(mode="after")
-    def _unique_names(self) -> StackSpec:
-        _unique([d.name for d in self.databases], "databases")
-        _unique([c.name for c in self.cron], "cron")
-        _unique([q.name for q in self.queues], "queues")
-        both = sorted(set(self.env) & set(self.secrets))
-        if both:
-            raise ValueError(f"{', '.join(both)} appear in both 'env' and 'secrets'")
-        return self
+    @field_validator("databases", "cron", "queues")
+    @classmethod
+    def _unique_names(cls, value: list[Database] | list[CronJob] | list[Queue]) -> Any:
+        _unique([item.name for item in value])
+        return value
 
 
 class Stack(Model):
@@ -355,8 +427,8 @@ class Stack(Model):
     spec: StackSpec
 
 
-def _unique(names: list[str], section: str) -> None:
+def _unique(names: list[str]) -> None:
     seen: set[str] = set()
     dupes = sorted({n for n in names if n in seen or seen.add(n)})  # type: ignore[func-returns-value]
     if dupes:
-        raise ValueError(f"duplicate name(s) in {section}: {', '.join(dupes)}")
+        raise ValueError(f"duplicate name(s) {', '.join(dupes)}: each name may appear once")

@@ -1,0 +1,206 @@
+"""Compile a stack document into a resource graph with stable addresses.
+
+This is where the product's vocabulary (services, replicas, databases, secrets) turns
+into provider vocabulary (Coolify projects, applications, env sets, deployments). It is
+a pure function of the stack and a secret resolver: no provider is called, so the
+planner can be tested with data alone.
+
+Addresses (stable across revisions):
+``project``, ``app.{service}-{n}`` (+ ``.env``, ``.deploy``), ``database.{name}``
+(+ ``.backup``); sections whose provider drivers arrive later compile to resources of
+their future kinds so a plan can say precisely which driver it is waiting for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from vibn.providers.coolify.images import image_for
+from vibn.specs.model import BACKUP_ENGINES, Database, Service, Stack
+from vibn.specs.values import Sensitive
+
+from .graph import Digest, Graph, Ref, Resource
+
+ENVIRONMENT = "production"
+
+#: deletion runs children first: higher rank is deleted earlier
+KIND_RANK: dict[str, int] = {
+    "coolify.project": 0,
+    "coolify.database": 1,
+    "coolify.application": 1,
+    "coolify.backup": 2,
+    "coolify.envs": 2,
+    "coolify.deployment": 3,
+}
+
+#: kinds the stack's later sections compile to, with the issue that brings their driver
+PENDING_KINDS: dict[str, str] = {
+    "gcp.bucket": "storage",
+    "gcp.scheduler_job": "cron",
+    "gcp.tasks_queue": "queues",
+    "gcp.log_bucket": "logs",
+    "domain.registration": "domain",
+    "ses.identity": "email",
+}
+
+
+class SecretUnavailable(Exception):
+    """A secret the stack references cannot be resolved (message says how to fix it)."""
+
+
+#: (env var name, where from ("env"|"store"), key) -> value; raises SecretUnavailable
+SecretResolver = Callable[[str, str, str], str]
+
+
+def database_env_var(db: Database) -> str:
+    return db.env_var or db.name.upper().replace("-", "_") + "_URL"
+
+
+def compile_stack(stack: Stack, secrets: SecretResolver) -> Graph:
+    """The resource graph of ``stack``; problems that block a plan land in ``graph.errors``."""
+    ws, name, spec = stack.metadata.workspace, stack.metadata.name, stack.spec
+    graph = Graph(workspace=ws, stack=name)
+    if spec.app or spec.databases:
+        graph.add(
+            Resource(
+                "project",
+                "coolify.project",
+                {"name": f"vibn-{ws}-{name}", "environment": ENVIRONMENT},
+                section="app",
+            )
+        )
+
+    for db in spec.databases:
+        _compile_database(graph, name, db)
+
+    shared_env: dict[str, Any] = dict(spec.env)
+    for var, ref in spec.secrets.items():
+        try:
+            shared_env[var] = Sensitive(secrets(var, ref.from_, ref.name or var))
+        except SecretUnavailable as exc:
+            graph.errors.append(f"spec.secrets.{var}: {exc}")
+    for db in spec.databases:
+        shared_env[database_env_var(db)] = Ref(f"database.{db.name}", "internal_db_url")
+
+    if spec.app:
+        for service in spec.app.services:
+            for n in range(1, service.replicas + 1):
+                _compile_replica(graph, stack, service, n, shared_env)
+
+    for section, kind in (
+        ("storage", "gcp.bucket"),
+        ("logs", "gcp.log_bucket"),
+        ("domain", "domain.registration"),
+        ("email", "ses.identity"),
+    ):
+        value = getattr(spec, section)
+        if value is not None:
+            graph.add(Resource(section, kind, value.model_dump(by_alias=True), section=section))
+    for job in spec.cron:
+        graph.add(Resource(f"cron.{job.name}", "gcp.scheduler_job", job.model_dump(), "cron"))
+    for queue in spec.queues:
+        graph.add(Resource(f"queue.{queue.name}", "gcp.tasks_queue", queue.model_dump(), "queues"))
+    return graph
+
+
+def _compile_database(graph: Graph, stack: str, db: Database) -> None:
+    address = f"database.{db.name}"
+    graph.add(
+        Resource(
+            address,
+            "coolify.database",
+            {
+                "project_uuid": Ref("project", "uuid"),
+                "environment_name": ENVIRONMENT,
+                "name": f"{stack}-{db.name}",
+                "engine": db.engine,
+                "image": image_for(db.engine, db.version),
+            },
+            section="databases",
+        )
+    )
+    if db.engine not in BACKUP_ENGINES:
+        graph.warnings.append(
+            f"{address}: Coolify cannot back up {db.engine}, so this database has no "
+            "scheduled backups"
+        )
+        return
+    if not db.backups.enabled:
+        return
+    graph.add(
+        Resource(
+            f"{address}.backup",
+            "coolify.backup",
+            {
+                "database_uuid": Ref(address, "uuid"),
+                "frequency": db.backups.schedule,
+                "enabled": True,
+                "retention_days": db.backups.retention_days,
+                "save_s3": False,
+                "s3_storage_uuid": None,
+            },
+            section="databases",
+        )
+    )
+
+
+def _compile_replica(
+    graph: Graph, stack: Stack, service: Service, n: int, shared_env: dict[str, Any]
+) -> None:
+    app = stack.spec.app
+    assert app is not None
+    build = app.build
+    address = f"app.{service.name}-{n}"
+    hc = service.healthcheck
+    health: dict[str, Any] = {"enabled": False}
+    if hc is not None:
+        health = {
+            "enabled": True,
+            "path": hc.path,
+            "port": hc.port or (service.ports[0] if service.ports else None),
+            "interval": hc.interval,
+            "timeout": hc.timeout,
+            "retries": hc.retries,
+            "start_period": hc.start_period,
+        }
+    is_image = build.pack == "dockerimage"
+    props: dict[str, Any] = {
+        "project_uuid": Ref("project", "uuid"),
+        "environment_name": ENVIRONMENT,
+        "name": f"{stack.metadata.name}-{service.name}-{n}",
+        "git_repository": None if is_image else app.repo,
+        "git_branch": None if is_image else app.branch,
+        "build_pack": build.pack,
+        "ports_exposes": ",".join(str(p) for p in service.ports) or None,
+        "start_command": service.command,
+        "base_directory": build.base_directory,
+        "install_command": build.install_command,
+        "build_command": build.build_command,
+        "docker_image": build.image if is_image else None,
+        "health_check": health,
+        "domains": None,
+    }
+    graph.add(Resource(address, "coolify.application", props, section="app"))
+
+    env: dict[str, Any] = {
+        **shared_env,
+        **service.env,
+        "VIBN_STACK": stack.metadata.name,
+        "VIBN_SERVICE": service.name,
+        "VIBN_REPLICA": str(n),
+    }
+    env_props = {"application_uuid": Ref(address, "uuid"), "vars": dict(sorted(env.items()))}
+    graph.add(Resource(f"{address}.env", "coolify.envs", env_props, section="app"))
+    graph.add(
+        Resource(
+            f"{address}.deploy",
+            "coolify.deployment",
+            {
+                "application_uuid": Ref(address, "uuid"),
+                "trigger": Digest((props, env_props["vars"])),
+            },
+            section="app",
+            depends_on=frozenset({address, f"{address}.env"}),
+        )
+    )

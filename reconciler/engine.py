@@ -1,0 +1,278 @@
+"""The engine: the one path that the CLI, the API and the daemon all take.
+
+``plan`` compiles a stack, observes the providers, reads the records and makes a plan;
+``apply`` takes the stack's lease, re-plans under it and refuses a plan that no longer
+matches what it would do now (stale), then runs it and records the outcome. A saved plan
+file goes through the very same check, so it is applied exactly or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from vibn.providers.base import Driver, Observed, Recorded, Scope
+from vibn.specs import Stack, digest
+from vibn.specs.model import Stack as StackModel
+from vibn.specs.values import Condition, Sensitive
+from vibn.state import LeaseHeld, Store
+
+from .apply import Applier, ApplyResult, EventSink
+from .compile import KIND_RANK, SecretResolver, SecretUnavailable, compile_stack
+from .graph import Graph
+from .observe import Observation, observe
+from .plan import KindFacts, Planned, make_plan
+
+
+class EngineError(Exception):
+    """A refusal the user can act on (stale plan, missing confirmation, plan errors)."""
+
+
+class StalePlan(EngineError):
+    """The stack or the providers moved since the plan was made."""
+
+
+class ConfirmationRequired(EngineError):
+    """Data-bearing resources would be deleted or replaced without ``--confirm``."""
+
+
+def default_holder(kind: str = "cli") -> str:
+    return f"{kind}:{socket.gethostname()}:{os.getpid()}"
+
+
+def fingerprint_key(secret_key: bytes) -> bytes:
+    """A key for keyed fingerprints of secrets, derived from (never equal to) the store key."""
+    return hmac.new(secret_key, b"vibn plan fingerprints", hashlib.sha256).digest()
+
+
+@dataclass
+class Engine:
+    store: Store
+    drivers: Mapping[str, Driver]
+    fingerprint_secret: bytes
+    parallelism: int = 8
+    lease_ttl: timedelta = timedelta(seconds=60)
+    env: Mapping[str, str] | None = None
+
+    # -- helpers ---------------------------------------------------------------------
+    def fingerprint(self, value: Sensitive) -> str:
+        return value.fingerprint(self.fingerprint_secret)
+
+    def _secrets(self, workspace: str) -> SecretResolver:
+        env = os.environ if self.env is None else self.env
+
+        def resolve(var: str, source: str, key: str) -> str:
+            if source == "env":
+                if key not in env:
+                    raise SecretUnavailable(
+                        f"environment variable {key} is not set; export it before running vibn, "
+                        f"or keep it in vibn's store with `vibn secrets set {key}` and "
+                        "`from: store`"
+                    )
+                return env[key]
+            found = self.store.get_secret(workspace, key)
+            if found is None:
+                raise SecretUnavailable(
+                    f"secret {key!r} is not in workspace {workspace!r}'s store; "
+                    f"add it with `vibn secrets set {key} --workspace {workspace}`"
+                )
+            return found.value
+
+        return resolve
+
+    def facts(self) -> dict[str, KindFacts]:
+        return {
+            kind: KindFacts(frozenset(d.replace_fields), bool(d.data_bearing))
+            for kind, d in self.drivers.items()
+        }
+
+    def recorded(self, workspace: str, stacks: Sequence[str]) -> Callable[[str], list[Recorded]]:
+        def of(kind: str) -> list[Recorded]:
+            by_stack = self.store.resources_of_kind(workspace, stacks, kind)
+            return [
+                Recorded(r.address, r.kind, r.provider_id, r.props, r.outputs, r.conditions, stack)
+                for stack, records in by_stack.items()
+                for r in records
+            ]
+
+        return of
+
+    def _records(self, workspace: str, stack: str) -> dict[str, Recorded]:
+        return {
+            r.address: Recorded(
+                r.address, r.kind, r.provider_id, r.props, r.outputs, r.conditions, stack
+            )
+            for r in self.store.resources(workspace, stack)
+        }
+
+    def observe(self, workspace: str, stacks: Sequence[str]) -> Observation:
+        scope = Scope(workspace, frozenset(stacks))
+        return observe(self.drivers, scope, self.recorded(workspace, stacks))
+
+    # -- plan ------------------------------------------------------------------------
+    def plan(self, stack: Stack, *, destroy: bool = False) -> Planned:
+        ws, name = stack.metadata.workspace, stack.metadata.name
+        graph = Graph(ws, name) if destroy else compile_stack(stack, self._secrets(ws))
+        observation = self.observe(ws, [name])
+        record = self.store.get_stack(ws, name)
+        return make_plan(
+            graph,
+            observation.for_stack(name),
+            self._records(ws, name),
+            self.facts(),
+            fingerprint=self.fingerprint,
+            document=stack.model_dump(mode="json", by_alias=True),
+            document_digest=digest(stack),
+            mode="destroy" if destroy else "apply",
+            rank=KIND_RANK,
+            lineage=record.lineage if record else None,
+        )
+
+    # -- apply -----------------------------------------------------------------------
+    @contextmanager
+    def lease(self, workspace: str, stack: str, holder: str, wait: float = 0.0) -> Iterator[None]:
+        """Hold the stack's lease for the duration, renewing it in the background."""
+        key = f"stack:{workspace}/{stack}"
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                self.store.acquire_lease(key, holder, self.lease_ttl)
+                break
+            except LeaseHeld:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.5)
+        stop = threading.Event()
+
+        def renew() -> None:
+            interval = max(1.0, self.lease_ttl.total_seconds() / 3)
+            while not stop.wait(interval):
+                self.store.renew_lease(key, holder, self.lease_ttl)
+
+        renewer = threading.Thread(target=renew, name=f"lease {key}", daemon=True)
+        renewer.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            renewer.join()
+            self.store.release_lease(key, holder)
+
+    def apply(
+        self,
+        plan_json: Mapping[str, Any],
+        *,
+        confirm: bool = False,
+        principal: str = "cli",
+        holder: str | None = None,
+        wait: float = 0.0,
+        on_event: EventSink | None = None,
+    ) -> ApplyResult:
+        """Apply exactly the plan described by ``plan_json`` (from ``Plan.to_json``)."""
+        stack = StackModel.model_validate(plan_json["document"])
+        destroy = plan_json.get("mode") == "destroy"
+        ws, name = stack.metadata.workspace, stack.metadata.name
+        with self.lease(ws, name, holder or default_holder(), wait):
+            planned = self.plan(stack, destroy=destroy)
+            plan = planned.plan
+            if plan.content_digest != plan_json.get("content_digest"):
+                raise StalePlan(
+                    f"plan {plan_json.get('plan_id')!s} is stale: the stack or what the "
+                    "providers hold changed since it was made (now it would be plan "
+                    f"{plan.plan_id}); make a new plan"
+                )
+            if plan_json.get("stack", {}).get("lineage") not in (None, plan.lineage):
+                raise StalePlan("plan was made for another incarnation of this stack")
+            if plan.errors:
+                raise EngineError("the plan has errors:\n" + "\n".join(plan.errors))
+            needs = plan.confirmations_needed()
+            if needs and not confirm:
+                raise ConfirmationRequired(
+                    "these would delete or replace data: "
+                    + ", ".join(f"{a.address} ({a.action.value})" for a in needs)
+                    + f"; confirm with --confirm {name}"
+                )
+            return self._run(planned, principal, on_event)
+
+    def _run(self, planned: Planned, principal: str, on_event: EventSink | None) -> ApplyResult:
+        plan = planned.plan
+        ws, name = plan.workspace, plan.stack
+        revision = 0
+        if plan.mode == "apply":
+            revision, _ = self.store.put_revision(ws, name, plan.document, plan.document_digest)
+        else:
+            existing = self.store.get_stack(ws, name)
+            revision = existing.revision if existing else 0
+        recorded = self._records(ws, name)
+        apply_id = self.store.begin_apply(
+            ws, name, revision=revision, plan_id=plan.plan_id, kind=plan.mode, principal=principal
+        )
+        self.store.set_stack_status(ws, name, "applying")
+
+        def sink(event: Any) -> None:
+            self.store.add_event(ws, name, "action", event.__dict__, apply_id=apply_id)
+            if on_event:
+                on_event(event)
+
+        applier = Applier(
+            planned,
+            self.drivers,
+            self.store,
+            apply_id=apply_id,
+            recorded=recorded,
+            fingerprint=self.fingerprint,
+            parallelism=self.parallelism,
+            on_event=sink,
+        )
+        try:
+            result = applier.run()
+        except BaseException as exc:
+            self.store.finish_apply(apply_id, "failed", error=f"{type(exc).__name__}: {exc}")
+            self.store.set_stack_status(ws, name, "failed", str(exc))
+            raise
+        summary = plan.summary()
+        self.store.finish_apply(apply_id, result.status, error=result.error, summary=summary)
+        if result.ok and plan.mode == "destroy":
+            self.store.delete_stack(ws, name)
+        elif result.ok:
+            self.store.set_stack_status(ws, name, "applied")
+        else:
+            self.store.set_stack_status(ws, name, "failed", result.error or "")
+        self.store.audit(
+            principal,
+            ws,
+            plan.mode,
+            stack=name,
+            revision=revision,
+            result=result.status,
+            detail={"plan_id": plan.plan_id, "summary": summary, "error": result.error},
+        )
+        return result
+
+    # -- status ----------------------------------------------------------------------
+    def refresh_conditions(self, workspace: str, stack: str) -> dict[str, tuple[Condition, ...]]:
+        """Advance pending conditions (deployments, later DNS, certificates, email)."""
+        observed = self.observe(workspace, [stack]).for_stack(stack)
+        records = self._records(workspace, stack)
+        latest: dict[str, Observed] = {}
+        for obj in observed:
+            rec = records.get(obj.address)
+            if rec is not None and rec.provider_id == obj.provider_id:
+                latest[obj.address] = obj
+        changed: dict[str, tuple[Condition, ...]] = {}
+        for address, obj in latest.items():
+            before = {(c.type, c.status, c.reason) for c in records[address].conditions}
+            after = {(c.type, c.status, c.reason) for c in obj.conditions}
+            if obj.conditions and before != after:
+                self.store.set_conditions(workspace, stack, address, list(obj.conditions))
+                changed[address] = obj.conditions
+        return changed

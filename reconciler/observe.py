@@ -1,0 +1,77 @@
+"""Observe: ask every driver what its provider holds for the stacks in scope.
+
+Kinds are observed parents first (a driver may build on its parents' answers, e.g. env
+vars need application uuids), each kind once for the whole scope, so the number of
+provider requests grows with kinds, not with resources or stacks, wherever the API
+allows a list call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from vibn.providers.base import Driver, Observed, Recorded, Scope
+from vibn.providers.errors import ProviderError
+
+
+class ObserveError(Exception):
+    """A provider could not be read; nothing can be planned safely without it."""
+
+
+@dataclass
+class Observation:
+    objects: dict[str, list[Observed]] = field(default_factory=dict)
+
+    def for_stack(self, stack: str) -> list[Observed]:
+        return [o for objs in self.objects.values() for o in objs if o.owner.stack == stack]
+
+
+@dataclass
+class _Context:
+    observation: Observation
+    recorded_of: Callable[[str], Sequence[Recorded]]
+
+    def observed(self, kind: str) -> Sequence[Observed]:
+        return self.observation.objects.get(kind, [])
+
+    def recorded(self, kind: str) -> Sequence[Recorded]:
+        return self.recorded_of(kind)
+
+
+def kind_order(drivers: Mapping[str, Driver]) -> list[str]:
+    """Kinds sorted so that every kind comes after the kinds it observes after."""
+    done: list[str] = []
+    pending = sorted(drivers)
+    while pending:
+        ready = [
+            k
+            for k in pending
+            if all(p in done or p not in drivers for p in drivers[k].observe_after)
+        ]
+        if not ready:
+            raise ValueError(f"observe_after cycle among {pending}")
+        done.extend(ready)
+        pending = [k for k in pending if k not in ready]
+    return done
+
+
+def observe(
+    drivers: Mapping[str, Driver],
+    scope: Scope,
+    recorded_of: Callable[[str], Sequence[Recorded]],
+) -> Observation:
+    """Everything the providers hold for ``scope``, by kind."""
+    observation = Observation()
+    ctx = _Context(observation, recorded_of)
+    for kind in kind_order(drivers):
+        try:
+            objects = drivers[kind].observe(scope, ctx)
+        except ProviderError as exc:
+            raise ObserveError(f"could not read {kind} objects: {exc}") from exc
+        observation.objects[kind] = [
+            o
+            for o in objects
+            if o.owner.workspace == scope.workspace and o.owner.stack in scope.stacks
+        ]
+    return observation

@@ -1,0 +1,102 @@
+"""One small in-memory fake provider for reconciler tests (STYLE.md point 10).
+
+It keeps objects in a dict, honours ownership marks like a real driver, and can be told
+to fail a given call, so tests assert the resulting state of the world.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from vibn.providers.base import Desired, Observed, ObserveContext, Owner, Scope
+from vibn.providers.errors import InvalidError, NotFoundError
+from vibn.specs.values import reveal
+
+_ids = itertools.count(1)
+
+
+@dataclass
+class World:
+    """Everything the fake provider holds, across kinds."""
+
+    objects: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> object
+    fail_on: dict[tuple[str, str], int] = field(default_factory=dict)  # (op, address) -> times
+    calls: list[tuple[str, str]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def maybe_fail(self, op: str, address: str) -> None:
+        with self.lock:
+            self.calls.append((op, address))
+            left = self.fail_on.get((op, address), 0)
+            if left:
+                self.fail_on[(op, address)] = left - 1
+                raise InvalidError("fake", f"injected failure of {op}", resource=address)
+
+
+class FakeDriver:
+    replace_fields: ClassVar[frozenset[str]] = frozenset()
+    data_bearing: ClassVar[bool] = False
+    observe_after: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(
+        self,
+        kind: str,
+        world: World,
+        *,
+        replace_fields: frozenset[str] = frozenset(),
+        data_bearing: bool = False,
+    ) -> None:
+        self.kind = kind  # type: ignore[misc]
+        self.world = world
+        self.replace_fields = replace_fields  # type: ignore[misc]
+        self.data_bearing = data_bearing  # type: ignore[misc]
+
+    def _observed(self, pid: str, obj: Mapping[str, Any]) -> Observed:
+        owner = obj["owner"]
+        return Observed(
+            owner.address, self.kind, pid, owner, dict(obj["props"]), {"uuid": pid, **obj["props"]}
+        )
+
+    def observe(self, scope: Scope, ctx: ObserveContext) -> list[Observed]:
+        self.world.maybe_fail("observe", self.kind)
+        with self.world.lock:
+            items = list(self.world.objects.items())
+        return [
+            self._observed(pid, obj)
+            for pid, obj in items
+            if obj["kind"] == self.kind and obj["owner"].workspace == scope.workspace
+        ]
+
+    def create(self, desired: Desired) -> Observed:
+        self.world.maybe_fail("create", desired.address)
+        pid = f"{self.kind.split('.')[-1]}-{next(_ids)}"
+        obj = {"kind": self.kind, "owner": desired.owner, "props": reveal(dict(desired.props))}
+        with self.world.lock:
+            self.world.objects[pid] = obj
+        return self._observed(pid, obj)
+
+    def update(self, desired: Desired, current: Observed) -> Observed:
+        self.world.maybe_fail("update", desired.address)
+        with self.world.lock:
+            obj = self.world.objects.get(current.provider_id)
+            if obj is None:
+                raise NotFoundError("fake", "gone", resource=desired.address)
+            obj["props"] = reveal(dict(desired.props))
+        return self._observed(current.provider_id, obj)
+
+    def delete(self, current: Observed) -> None:
+        self.world.maybe_fail("delete", current.address)
+        with self.world.lock:
+            if self.world.objects.pop(current.provider_id, None) is None:
+                raise NotFoundError("fake", "gone", resource=current.address)
+
+
+def plant(world: World, kind: str, owner: Owner, props: dict[str, Any]) -> str:
+    """Put an object straight into the world (as a crash or another tool would)."""
+    pid = f"{kind.split('.')[-1]}-{next(_ids)}"
+    world.objects[pid] = {"kind": kind, "owner": owner, "props": props}
+    return pid
