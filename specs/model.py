@@ -20,7 +20,13 @@ from pydantic import (
     model_validator,
 )
 
-from vibn.specs.names import bucket_name_problem, cron_problem, timezone_problem, unsafe_path
+from vibn.specs.names import (
+    bucket_name_problem,
+    cron_problem,
+    shown,
+    timezone_problem,
+    unsafe_path,
+)
 
 API_VERSION = "vibn.dev/v1"
 
@@ -53,19 +59,27 @@ _DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 
 
+def residency_problem(value: object) -> str | None:
+    """Why ``value`` is not an allowed location or region, or None when it is Canadian."""
+    if isinstance(value, str) and value in CANADIAN_LOCATIONS:
+        return None
+    return (
+        f"{shown(value)} is outside Canada; vibn keeps all customer data in Canada "
+        f"(allowed: {', '.join(CANADIAN_LOCATIONS)})"
+    )
+
+
 def _location(value: str) -> str:
-    if value not in CANADIAN_LOCATIONS:
-        raise ValueError(
-            f"{value!r} is outside Canada; vibn keeps all customer data in Canada "
-            f"(allowed: {', '.join(CANADIAN_LOCATIONS)})"
-        )
+    problem = residency_problem(value)
+    if problem:
+        raise ValueError(problem)
     return value
 
 
 def _dns_label(value: str) -> str:
     if not _DNS_LABEL.match(value):
         raise ValueError(
-            f"{value!r} is not a valid name: use 1-63 lowercase letters, digits and '-', "
+            f"{shown(value)} is not a valid name: use 1-63 lowercase letters, digits and '-', "
             "starting with a letter and not ending with '-'"
         )
     return value
@@ -74,7 +88,7 @@ def _dns_label(value: str) -> str:
 def _env_name(value: str) -> str:
     if not _ENV_NAME.match(value):
         raise ValueError(
-            f"{value!r} is not a valid environment variable name: use A-Z, 0-9 and '_', "
+            f"{shown(value)} is not a valid environment variable name: use A-Z, 0-9 and '_', "
             "not starting with a digit"
         )
     return value
@@ -122,8 +136,19 @@ EnvValue = Annotated[
 ]
 Cron = Annotated[str, AfterValidator(_cron)]
 # A path handed to a provider or a shell: no '..', no spaces, quotes or shell characters.
+# (Each pattern comes before the validator, so that the JSON Schema shows it.)
 SafePath = Annotated[str, AfterValidator(_safe_path)]
-UrlPath = Annotated[SafePath, Field(pattern=r"^/[A-Za-z0-9._~/%?&=+-]*$")]
+UrlPath = Annotated[str, Field(pattern=r"^/[A-Za-z0-9._~/%?=+-]*$"), AfterValidator(_safe_path)]
+RepoUrl = Annotated[
+    str,
+    Field(pattern=r"^(https://|git@)[A-Za-z0-9._@:/~+-]+$", max_length=2048),
+    AfterValidator(_safe_path),
+]
+Branch = Annotated[str, Field(pattern=r"^[A-Za-z0-9._/-]{1,255}$"), AfterValidator(_safe_path)]
+StoreKey = Annotated[
+    str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]{0,127}$"), AfterValidator(_safe_path)
+]
+Version = Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
 
 
 class Model(BaseModel):
@@ -189,13 +214,8 @@ class Build(Model):
 
 
 class App(Model):
-    repo: SafePath | None = Field(
-        None,
-        pattern=r"^(https://|git@)[A-Za-z0-9._@:/~+-]+$",
-        max_length=2048,
-        description="Git repository (https:// or git@).",
-    )
-    branch: SafePath = Field("main", pattern=r"^[A-Za-z0-9._/-]{1,255}$")
+    repo: RepoUrl | None = Field(None, description="Git repository (https:// or git@).")
+    branch: Branch = "main"
     build: Build = Field(default_factory=lambda: Build())
     services: list[Service] = Field(min_length=1)
 
@@ -216,9 +236,8 @@ class SecretRef(Model):
     """Where a secret's value comes from; the stack never holds the value itself."""
 
     from_: Literal["env", "store"] = Field(alias="from")
-    name: SafePath | None = Field(
+    name: StoreKey | None = Field(
         None,
-        pattern=r"^[A-Za-z_][A-Za-z0-9_.-]{0,127}$",
         description="Caller's env var or secret-store key; defaults to the secret's own name.",
     )
 
@@ -244,8 +263,9 @@ class Database(Model):
     name: Name
     engine: Engine
     version: Annotated[
-        str | None, BeforeValidator(_version_to_str, json_schema_input_type=str | int | None)
-    ] = Field(None, pattern=r"^[A-Za-z0-9._-]{1,64}$")
+        Version | None,
+        BeforeValidator(_version_to_str, json_schema_input_type=Version | int | None),
+    ] = None
     backups: Backups = Field(
         default_factory=lambda: Backups(),
         description="Scheduled dumps; on by default where Coolify can make them "
@@ -344,11 +364,11 @@ _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z
 def _domain_name(value: str) -> str:
     if not value.isascii():
         raise ValueError(
-            f"{value!r} has non-ASCII characters; write internationalised names in "
+            f"{shown(value)} has non-ASCII characters; write internationalised names in "
             "punycode (xn--...) so look-alike letters cannot hide"
         )
     if not _DOMAIN.match(value):
-        raise ValueError(f"{value!r} is not a valid domain name such as example.com")
+        raise ValueError(f"{shown(value)} is not a valid domain name such as example.com")
     return value
 
 

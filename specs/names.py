@@ -29,6 +29,14 @@ _TIMEZONE = re.compile(r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$")
 _NOT_TIMEZONES = frozenset({"localtime", "Factory", "posixrules"})
 
 
+def shown(value: object, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for messages about user input."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**30:
+        return "a very large number"
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 4] + "...'"
+
+
 def unsafe_path(value: str) -> str | None:
     """Why ``value`` cannot be a path (URL path, repository path, image, key), or None.
 
@@ -37,16 +45,16 @@ def unsafe_path(value: str) -> str | None:
     """
     for candidate in dict.fromkeys((value, unquote(value))):
         if ".." in candidate:
-            return f"{value!r} contains '..'; paths may not climb out of their directory"
+            return f"{shown(value)} contains '..'; paths may not climb out of their directory"
         for char in candidate:
             if char in METACHARACTERS:
-                shown = "a space" if char == " " else repr(char)
+                what = "a space" if char == " " else repr(char)
                 return (
-                    f"{value!r} contains {shown}; names and paths may not contain spaces, "
+                    f"{shown(value)} contains {what}; names and paths may not contain spaces, "
                     "quotes or shell characters (\\ ; & | $ ` < >)"
                 )
             if ord(char) < 0x20 or ord(char) == 0x7F:
-                return f"{value!r} contains a control character"
+                return f"{shown(value)} contains a control character"
     return None
 
 
@@ -54,18 +62,20 @@ def bucket_name_problem(name: str) -> str | None:
     """Why ``name`` is not a usable Cloud Storage bucket name, or None."""
     if not _BUCKET.match(name):
         return (
-            f"{name!r} is not a valid bucket name: use 3-63 lowercase letters, digits, "
+            f"{shown(name)} is not a valid bucket name: use 3-63 lowercase letters, digits, "
             "'-', '_' and '.', starting and ending with a letter or digit"
         )
     if name.startswith("goog") or "google" in name.replace("0", "o"):
         return (
-            f"{name!r} is reserved by Google: bucket names may not start with 'goog' "
+            f"{shown(name)} is reserved by Google: bucket names may not start with 'goog' "
             "or contain 'google'"
         )
     if _IPV4.match(name):
-        return f"{name!r} looks like an IP address, which Cloud Storage refuses as a bucket name"
+        return (
+            f"{shown(name)} looks like an IP address, which Cloud Storage refuses as a bucket name"
+        )
     if ".." in name or ".-" in name or "-." in name:
-        return f"{name!r} has an empty or dash-edged part between dots"
+        return f"{shown(name)} has an empty or dash-edged part between dots"
     return None
 
 
@@ -79,7 +89,7 @@ def cron_problem(expression: str) -> str | None:
     )
     if not well_formed or not croniter.is_valid(expression):
         return (
-            f"{expression!r} is not a valid cron expression: five fields "
+            f"{shown(expression)} is not a valid cron expression: five fields "
             "'minute hour day-of-month month day-of-week', e.g. '0 3 * * *'"
         )
     return None
@@ -89,7 +99,7 @@ def timezone_problem(name: str) -> str | None:
     """Why ``name`` is not an IANA time zone, or None (no file is opened with ``name``)."""
     if _TIMEZONE.match(name) and name in _timezones():
         return None
-    return f"{name!r} is not an IANA time zone, e.g. America/Toronto or UTC"
+    return f"{shown(name)} is not an IANA time zone, e.g. America/Toronto or UTC"
 
 
 @functools.cache

@@ -151,7 +151,9 @@ class ApplyOps(StoreCore):
 
     def get_apply(self, apply_id: str) -> ApplyRecord | None:
         with self._reading() as session:
-            return self._apply_record(session.execute(_applies().where(Apply.id == apply_id)).first())
+            return self._apply_record(
+                session.execute(_applies().where(Apply.id == apply_id)).first()
+            )
 
     def last_apply(self, workspace: str, stack: str) -> ApplyRecord | None:
         """The stack's most recently begun apply."""
@@ -166,7 +168,7 @@ class ApplyOps(StoreCore):
                 ).first()
             )
 
-    def _apply_record(self, found: Row[tuple[Apply, str, str]] | None) -> ApplyRecord | None:
+    def _apply_record(self, found: Row[Apply, str, str] | None) -> ApplyRecord | None:
         if found is None:
             return None
         row, workspace, stack = found
@@ -186,7 +188,7 @@ class ApplyOps(StoreCore):
         )
 
 
-def _applies() -> Select[tuple[Apply, str, str]]:
+def _applies() -> Select[Apply, str, str]:
     return (
         select(Apply, Workspace.name, Stack.name)
         .join(Stack, Apply.stack_id == Stack.id)

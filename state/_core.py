@@ -78,7 +78,7 @@ class StoreCore:
         return session.execute(select(Workspace.id).where(Workspace.name == name)).scalar_one()
 
     @staticmethod
-    def _stack_query(workspace: str, name: str) -> Select[tuple[Stack]]:
+    def _stack_query(workspace: str, name: str) -> Select[Stack]:
         return (
             select(Stack)
             .join(Workspace, Stack.workspace_id == Workspace.id)
@@ -104,7 +104,10 @@ class StoreCore:
         so concurrent writers to one stack queue here rather than deadlock later."""
         stack_id = session.execute(
             update(Stack)
-            .where(Stack.id == self._stack_query(workspace, name).with_only_columns(Stack.id).scalar_subquery())
+            .where(
+                Stack.id
+                == self._stack_query(workspace, name).with_only_columns(Stack.id).scalar_subquery()
+            )
             .values(serial=Stack.serial + 1, updated_at=self._now())
             .returning(Stack.id)
             .execution_options(synchronize_session=False)

@@ -32,28 +32,35 @@ class LeaseOps(StoreCore):
         with self._writing() as session:
             for _ in range(_RACE_RETRIES):
                 now = self._now()
-                won = session.execute(
-                    self._insert(LeaseRow)
-                    .values(key=key, holder=holder, acquired_at=now, expires_at=now + ttl)
-                    .on_conflict_do_nothing(index_elements=["key"])
-                    .returning(LeaseRow.key, LeaseRow.holder, LeaseRow.acquired_at, LeaseRow.expires_at)
-                ).first() or session.execute(
-                    update(LeaseRow)
-                    .where(
-                        LeaseRow.key == key,
-                        or_(LeaseRow.holder == holder, LeaseRow.expires_at <= now),
-                    )
-                    .values(
-                        acquired_at=case(
-                            (LeaseRow.holder == holder, LeaseRow.acquired_at),
-                            else_=literal(now, UTCDateTime()),
-                        ),
-                        holder=holder,
-                        expires_at=now + ttl,
-                    )
-                    .returning(LeaseRow.key, LeaseRow.holder, LeaseRow.acquired_at, LeaseRow.expires_at)
-                    .execution_options(synchronize_session=False)
-                ).first()
+                won = (
+                    session.execute(
+                        self._insert(LeaseRow)
+                        .values(key=key, holder=holder, acquired_at=now, expires_at=now + ttl)
+                        .on_conflict_do_nothing(index_elements=["key"])
+                        .returning(
+                            LeaseRow.key, LeaseRow.holder, LeaseRow.acquired_at, LeaseRow.expires_at
+                        )
+                    ).first()
+                    or session.execute(
+                        update(LeaseRow)
+                        .where(
+                            LeaseRow.key == key,
+                            or_(LeaseRow.holder == holder, LeaseRow.expires_at <= now),
+                        )
+                        .values(
+                            acquired_at=case(
+                                (LeaseRow.holder == holder, LeaseRow.acquired_at),
+                                else_=literal(now, UTCDateTime()),
+                            ),
+                            holder=holder,
+                            expires_at=now + ttl,
+                        )
+                        .returning(
+                            LeaseRow.key, LeaseRow.holder, LeaseRow.acquired_at, LeaseRow.expires_at
+                        )
+                        .execution_options(synchronize_session=False)
+                    ).first()
+                )
                 if won is not None:
                     return _lease(won)
                 current = _current(session, key)
@@ -108,7 +115,7 @@ def _current(session: Session, key: str) -> Lease | None:
     return None if row is None else _lease(row)
 
 
-def _lease(row: Row[tuple[str, str, datetime, datetime]]) -> Lease:
+def _lease(row: Row[str, str, datetime, datetime]) -> Lease:
     return Lease(key=row[0], holder=row[1], acquired_at=row[2], expires_at=row[3])
 
 

@@ -91,9 +91,7 @@ class LogOps(StoreCore):
         )
         with self._writing() as session:
             if self._postgres:
-                session.execute(
-                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_EVENT_LOCK}
-                )
+                session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_EVENT_LOCK})
             session.add(row)
             session.flush()
             return row.id

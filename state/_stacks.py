@@ -81,11 +81,15 @@ class StackOps(StoreCore):
                 .on_conflict_do_nothing(index_elements=["workspace_id", "name"])
             )
             stack = self._stack(session, workspace, name, lock=True)
-            if stack.revision and digest == session.execute(
-                select(Revision.digest).where(
-                    Revision.stack_id == stack.id, Revision.number == stack.revision
-                )
-            ).scalar_one_or_none():
+            if (
+                stack.revision
+                and digest
+                == session.execute(
+                    select(Revision.digest).where(
+                        Revision.stack_id == stack.id, Revision.number == stack.revision
+                    )
+                ).scalar_one_or_none()
+            ):
                 return stack.revision, False
             if expected_revision is not None and expected_revision != stack.revision:
                 raise RevisionConflict(workspace, name, expected_revision, stack.revision)

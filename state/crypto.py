@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import os
 import re
 from collections.abc import Mapping
@@ -145,9 +146,7 @@ def _create_key_file(key_file: Path) -> None:
             out.write(text)
             out.flush()
             os.fsync(out.fileno())
-        try:
+        with contextlib.suppress(FileExistsError):  # another process won: use its key
             os.link(scratch, key_file)
-        except FileExistsError:
-            pass
     finally:
         scratch.unlink(missing_ok=True)

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import URL, Connection
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import ArgumentError, OperationalError, ProgrammingError
 
 from vibn.state.errors import StateError
 
@@ -42,7 +42,7 @@ def open_engines(url: str) -> Engines:
     """Engines for ``url`` (``sqlite:///path`` or ``postgresql+psycopg://...``)."""
     try:
         parsed = make_url(url)
-    except Exception as exc:  # sqlalchemy raises ArgumentError and ValueError subclasses
+    except ArgumentError as exc:
         raise StateError(f"not a database URL: {_safe(url)} ({exc})") from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
@@ -97,24 +97,31 @@ def _postgresql(url: URL) -> Engines:
 
 
 def _ensure_pg_database(engine: Engine, url: URL) -> None:
-    """Create the database named in ``url`` when the server does not have it yet."""
+    """Create the database named in ``url`` when the server does not have it yet.
+
+    A failed connection is checked against ``pg_database`` through the maintenance
+    database (psycopg reports a missing database with no SQLSTATE to go by).
+    """
     try:
         with engine.connect():
             return
     except OperationalError as exc:
-        if getattr(exc.orig, "sqlstate", None) != "3D000":  # invalid_catalog_name
-            raise StateError(f"cannot connect to {_safe(url)}: {exc.orig}") from None
+        failure = StateError(f"cannot connect to {_safe(url)}: {exc.orig}")
     name = url.database or ""
     admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
+            if conn.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+            ).first():
+                raise failure
             quoted = conn.dialect.identifier_preparer.quote(name)
             conn.exec_driver_sql(f"CREATE DATABASE {quoted}")
     except ProgrammingError as exc:
         if getattr(exc.orig, "sqlstate", None) != "42P04":  # duplicate_database: a racer won
             raise StateError(f"cannot create database {name!r}: {exc.orig}") from None
-    except OperationalError as exc:
-        raise StateError(f"cannot create database {name!r}: {exc.orig}") from None
+    except OperationalError:
+        raise failure from None
     finally:
         admin.dispose()
 
@@ -123,5 +130,5 @@ def _safe(url: str | URL) -> str:
     """The URL with any password masked, for error messages."""
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except Exception:
+    except ArgumentError:
         return "<unparseable URL>"

@@ -18,6 +18,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 
 from vibn.state.engine import Engines
+from vibn.state.errors import StateError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 #: pg_advisory_xact_lock key of the migration lock ("vibnmig" in ASCII)
@@ -53,6 +54,13 @@ def upgrade(engines: Engines) -> None:
     with _local, engines.write.connect() as conn, conn.begin():
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK})
-        if MigrationContext.configure(conn).get_current_revision() == head():
+        known = ScriptDirectory.from_config(alembic_config())
+        at = MigrationContext.configure(conn).get_current_revision()
+        if at == known.get_current_head():
             return
+        if at is not None and at not in {script.revision for script in known.walk_revisions()}:
+            raise StateError(
+                f"the state database is at schema revision {at}, which this vibn does not "
+                "know: it was written by a newer vibn; upgrade vibn to use it"
+            )
         command.upgrade(alembic_config(conn), "head")

@@ -18,7 +18,9 @@ from vibn.specs.values import Condition
 StackStatus = Literal["new", "applying", "applied", "failed", "destroyed"]
 ApplyKind = Literal["apply", "destroy"]
 ApplyStatus = Literal["running", "succeeded", "failed", "rolled_back"]
-JournalPhase = Literal["started", "succeeded", "failed", "rolled_back", "rollback_failed"]
+JournalPhase = Literal[
+    "started", "succeeded", "failed", "rolling_back", "rolled_back", "rollback_failed"
+]
 
 STACK_STATUSES: frozenset[str] = frozenset(get_args(StackStatus))
 APPLY_KINDS: frozenset[str] = frozenset(get_args(ApplyKind))

@@ -141,9 +141,7 @@ class Apply(Base):
     __tablename__ = "applies"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    stack_id: Mapped[int] = mapped_column(
-        ForeignKey("stacks.id", ondelete="CASCADE"), index=True
-    )
+    stack_id: Mapped[int] = mapped_column(ForeignKey("stacks.id", ondelete="CASCADE"), index=True)
     revision: Mapped[int] = mapped_column(Integer)
     plan_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
     kind: Mapped[str] = mapped_column(String(16))

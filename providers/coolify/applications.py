@@ -3,8 +3,9 @@
 Coolify's Application object is wide (86 fields) and flat; the stack's props are a small
 nested shape. This module is the translation both ways — ``health_check`` to and from the
 flat ``health_check_*`` fields, ``docker_image`` to and from the registry name and tag,
-``domains`` to and from ``fqdn`` — so that an unchanged stack observes exactly what it
-asked for. Creating never deploys: the ``coolify.deployment`` resource does that.
+``domains`` to and from ``fqdn`` (Coolify's generated domain reads as None: not vibn's
+to manage) — so that an unchanged stack observes exactly what it asked for. Creating
+never deploys: the ``coolify.deployment`` resource does that.
 """
 
 from __future__ import annotations
@@ -109,6 +110,17 @@ def normal_domains(fqdn: object) -> str | None:
     return ",".join(parts) or None
 
 
+def managed_domains(app: Mapping[str, Any]) -> str | None:
+    """The domains vibn manages: None when there are none, or only the one Coolify
+    generated itself (``http://<app uuid>.<wildcard or sslip.io>``), which vibn leaves be."""
+    domains = normal_domains(app.get("fqdn"))
+    if domains is None:
+        return None
+    uuid = str(app.get("uuid") or "")
+    generated = [d for d in domains.split(",") if uuid and d.split("://", 1)[-1].startswith(uuid)]
+    return None if generated and len(generated) == len(domains.split(",")) else domains
+
+
 def application_props(
     app: Mapping[str, Any], project_uuid: str | None, environment_name: str | None
 ) -> dict[str, Any]:
@@ -122,7 +134,7 @@ def application_props(
         "git_repository": None if image else blank_to_none(app.get("git_repository")),
         "git_branch": None if image else blank_to_none(app.get("git_branch")),
         "build_pack": pack,
-        "ports_exposes": str(app.get("ports_exposes") or ""),
+        "ports_exposes": blank_to_none(app.get("ports_exposes")),
         "start_command": blank_to_none(app.get("start_command")),
         "base_directory": app.get("base_directory") or "/",
         "install_command": blank_to_none(app.get("install_command")),
@@ -133,7 +145,7 @@ def application_props(
             else None
         ),
         "health_check": health_from_api(app),
-        "domains": normal_domains(app.get("fqdn")),
+        "domains": managed_domains(app),
     }
 
 
@@ -255,8 +267,8 @@ def patch_body(desired: Mapping[str, Any], current: Mapping[str, Any]) -> dict[s
             body |= {"docker_registry_image_name": name, "docker_registry_image_tag": tag}
         elif key == "health_check":
             body |= health_to_api(value)
-        elif key == "domains" and value is not None:
-            body["domains"] = value
+        elif key == "domains":
+            body["domains"] = value or ""  # None: drop vibn's domains, keep Coolify's own
         elif key == "build_pack" and not image and current.get("build_pack") != DOCKER_IMAGE:
             body["build_pack"] = value
         elif key in PLAIN_FIELDS and not (image and key in GIT_ONLY):

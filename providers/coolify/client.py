@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -56,7 +56,7 @@ class RetryPolicy:
         """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
         if retry_after is not None:
             return max(0.0, min(retry_after, self.retry_after_cap))
-        ceiling = min(self.maximum, self.initial * 2 ** (attempt - 1))
+        ceiling = min(self.maximum, self.initial * 2.0 ** (attempt - 1))
         return ceiling / 2 + ceiling / 2 * self.jitter()
 
 
@@ -165,8 +165,8 @@ class CoolifyClient:
     def list_envs(self, app_uuid: str) -> list[JSON]:
         return list(self._call("GET", "/applications/{uuid}/envs", uuid=app_uuid))
 
-    def upsert_envs(self, app_uuid: str, data: list[Mapping[str, Any]]) -> list[JSON]:
-        body = {"data": data}
+    def upsert_envs(self, app_uuid: str, data: Sequence[Mapping[str, Any]]) -> list[JSON]:
+        body = {"data": list(data)}
         return list(self._call("PATCH", "/applications/{uuid}/envs/bulk", body=body, uuid=app_uuid))
 
     def delete_env(self, app_uuid: str, env_uuid: str) -> JSON:

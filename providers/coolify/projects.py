@@ -9,6 +9,7 @@ Deleting waits out Coolify's asynchronous resource deletion ("Project has resour
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import suppress
 from typing import Any, ClassVar
 
 from vibn.providers.base import Desired, ObserveContext, Observed, Owner, Scope
@@ -86,10 +87,8 @@ class ProjectDriver:
         envs = self._shared.environments.environments(uuid)
         wanted = props.get("environment") or ENVIRONMENT
         if all(e.get("name") != wanted for e in envs):
-            try:
+            with suppress(ConflictError):  # created meanwhile: fine
                 self._client.create_environment(uuid, wanted)
-            except ConflictError:
-                pass
             envs = self._shared.environments.environments(uuid)
         return envs
 

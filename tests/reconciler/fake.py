@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from vibn.providers.base import Desired, Observed, ObserveContext, Owner, Scope
 from vibn.providers.errors import InvalidError, NotFoundError
-from vibn.specs.values import reveal
+from vibn.specs.values import Sensitive, reveal
 
 _ids = itertools.count(1)
 
@@ -58,7 +58,12 @@ class FakeDriver:
     def _observed(self, pid: str, obj: Mapping[str, Any]) -> Observed:
         owner = obj["owner"]
         return Observed(
-            owner.address, self.kind, pid, owner, dict(obj["props"]), {"uuid": pid, **obj["props"]}
+            owner.address,
+            self.kind,
+            pid,
+            owner,
+            dict(obj["props"]),
+            {"uuid": pid, "internal_db_url": Sensitive(f"db://{pid}"), **obj["props"]},
         )
 
     def observe(self, scope: Scope, ctx: ObserveContext) -> list[Observed]:

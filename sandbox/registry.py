@@ -1,0 +1,15 @@
+"""Which emulators a sandbox runs: provider name -> factory.
+
+One sandbox process serves every registered emulator, each on its own port.
+Adding a provider (Storage, Scheduler, Tasks, Logging, Cloud DNS, SES, OpenSRS)
+is one entry here; the server, the manager and ``sandbox.json`` pick it up.
+"""
+
+from __future__ import annotations
+
+from vibn.sandbox.coolify import create_emulator as _coolify
+from vibn.sandbox.emulator import EmulatorFactory
+
+EMULATORS: dict[str, EmulatorFactory] = {
+    "coolify": _coolify,
+}
