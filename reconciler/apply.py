@@ -23,15 +23,13 @@ from typing import Any, Literal
 
 from vibn.providers.base import Desired, Driver, Observed, Owner, Recorded
 from vibn.providers.errors import NotFoundError, ProviderError
-from vibn.state import Store
+from vibn.state import JournalPhase, Store
 
 from .diff import diff
 from .graph import Fingerprint, contains_unknown, resolve
 from .plan import Action, ActionType, Planned
 
-Phase = Literal[
-    "started", "succeeded", "failed", "rolling_back", "rolled_back", "rollback_failed", "skipped"
-]
+Phase = JournalPhase
 
 
 @dataclass(frozen=True)
@@ -169,13 +167,13 @@ class Applier:
             self._outputs[action.address] = new.outputs
         return _Done(action, new, current, rec)
 
-    def _main_phase(self, done: list[_Done]) -> tuple[Action, Exception] | None:
+    def _main_phase(self, done: list[_Done]) -> tuple[Action, BaseException] | None:
         pending = {
             i: a for i, a in enumerate(self.plan.actions) if a.action is not ActionType.DELETE
         }
         in_plan = {a.address for a in pending.values()}
         finished: set[str] = set()
-        failure: tuple[Action, Exception] | None = None
+        failure: tuple[Action, BaseException] | None = None
         running: dict[Future[_Done], Action] = {}
         with ThreadPoolExecutor(max_workers=self.parallelism) as pool:
             while pending or running:
@@ -247,7 +245,7 @@ class Applier:
         )
 
     # -- delete phase ----------------------------------------------------------------
-    def _delete_phase(self, done: list[_Done]) -> tuple[Action, Exception] | None:
+    def _delete_phase(self, done: list[_Done]) -> tuple[Action, BaseException] | None:
         targets: list[tuple[Action, Observed, bool]] = []
         for i, action in enumerate(self.plan.actions):
             if action.action is ActionType.DELETE:

@@ -47,6 +47,8 @@ def _show(value: Any, sensitive: bool) -> Any:
 
 
 def _plain(value: Any) -> Any:
+    if value is UNKNOWN:
+        return str(UNKNOWN)
     if isinstance(value, Sensitive):
         return MASK
     if isinstance(value, Mapping):

@@ -8,8 +8,6 @@ file goes through the very same check, so it is applied exactly or not at all.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
 import socket
 import threading
@@ -47,11 +45,6 @@ class ConfirmationRequired(EngineError):
 
 def default_holder(kind: str = "cli") -> str:
     return f"{kind}:{socket.gethostname()}:{os.getpid()}"
-
-
-def fingerprint_key(secret_key: bytes) -> bytes:
-    """A key for keyed fingerprints of secrets, derived from (never equal to) the store key."""
-    return hmac.new(secret_key, b"vibn plan fingerprints", hashlib.sha256).digest()
 
 
 @dataclass

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from vibn.providers.base import Observed, Recorded
 from vibn.specs.values import Sensitive
@@ -79,7 +79,7 @@ class Action:
 class Plan:
     workspace: str
     stack: str
-    mode: str  # "apply" | "destroy"
+    mode: Literal["apply", "destroy"]
     document: dict[str, Any]
     document_digest: str
     actions: list[Action]
@@ -211,7 +211,7 @@ def make_plan(
     fingerprint: Fingerprint,
     document: dict[str, Any],
     document_digest: str,
-    mode: str = "apply",
+    mode: Literal["apply", "destroy"] = "apply",
     rank: Mapping[str, int] | None = None,
     lineage: str | None = None,
 ) -> Planned:
@@ -311,7 +311,7 @@ def make_plan(
         lineage=lineage,
     )
     plan.content_digest = content_digest(mode, document_digest, actions, fingerprint)
-    observed_outputs = {a: dict(o) for a, o in outputs.items()}
+    observed_outputs: dict[str, Mapping[str, Any]] = {a: dict(o) for a, o in outputs.items()}
     return Planned(plan, graph, current, observed_outputs)
 
 
@@ -346,7 +346,7 @@ def _decide(
     data_bearing = bool(kind_facts and kind_facts.data_bearing)
     props = resolve(res.props, lookup, fingerprint)
     if chosen is None:
-        reason = "not found at the provider; was deleted outside vibn" if rec else "new"
+        reason = "not found at the provider; was deleted outside vibn" if rec else ""
         changes = [
             FieldChange("add", k, None, v, isinstance(v, Sensitive)) for k, v in props.items()
         ]

@@ -207,6 +207,20 @@ class ControlState:
         self.latency = 0.0
 
 
+async def _pause(request: Request, seconds: float) -> bool:
+    """Sleep, but stop early when the client hangs up; True if it is still there.
+
+    The body is read first (and cached by the request), so the next ``receive``
+    only returns on disconnect.
+    """
+    await request.body()
+    try:
+        message = await asyncio.wait_for(request.receive(), seconds)
+    except TimeoutError:
+        return True
+    return bool(message.get("type") != "http.disconnect")
+
+
 async def _json_body(request: Request) -> Any:
     raw = await request.body()
     if not raw.strip():
@@ -251,12 +265,14 @@ class SandboxApp:
         request = Request(scope, receive)
         path = request.url.path
         if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
-            response = await self._control(request)
-        else:
-            response = await self._api(request)
-        await response(scope, receive, send)
+            await (await self._control(request))(scope, receive, send)
+            return
+        response = await self._api(request)
+        if response is not None:
+            await response(scope, receive, send)
 
-    async def _api(self, request: Request) -> Response:
+    async def _api(self, request: Request) -> Response | None:
+        """The emulator's answer, after latency and faults (None: the client hung up)."""
         method, path = request.method.upper(), request.url.path
         if self.state.latency > 0:
             await asyncio.sleep(self.state.latency)
@@ -264,8 +280,8 @@ class SandboxApp:
         self.state.count(f"{method} {template}")
         fault = self.state.take_fault(method, path)
         if fault is not None:
-            if fault.delay > 0:
-                await asyncio.sleep(fault.delay)
+            if fault.delay > 0 and not await _pause(request, fault.delay):
+                return None
             if fault.status is not None:
                 return fault.response()
         return await self.api(request)

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Row, case, delete, literal, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import ReturningUpdate
 
 from vibn.state._core import StoreCore
 from vibn.state.errors import LeaseHeld, StateError
@@ -22,6 +23,7 @@ from vibn.state.records import Lease
 from vibn.state.schema import LeaseRow, UTCDateTime
 
 _RACE_RETRIES = 5
+_COLUMNS = (LeaseRow.key, LeaseRow.holder, LeaseRow.acquired_at, LeaseRow.expires_at)
 
 
 class LeaseOps(StoreCore):
@@ -32,35 +34,15 @@ class LeaseOps(StoreCore):
         with self._writing() as session:
             for _ in range(_RACE_RETRIES):
                 now = self._now()
-                won = (
-                    session.execute(
-                        self._insert(LeaseRow)
-                        .values(key=key, holder=holder, acquired_at=now, expires_at=now + ttl)
-                        .on_conflict_do_nothing(index_elements=["key"])
-                        .returning(
-                            LeaseRow.key, LeaseRow.holder, LeaseRow.acquired_at, LeaseRow.expires_at
-                        )
-                    ).first()
-                    or session.execute(
-                        update(LeaseRow)
-                        .where(
-                            LeaseRow.key == key,
-                            or_(LeaseRow.holder == holder, LeaseRow.expires_at <= now),
-                        )
-                        .values(
-                            acquired_at=case(
-                                (LeaseRow.holder == holder, LeaseRow.acquired_at),
-                                else_=literal(now, UTCDateTime()),
-                            ),
-                            holder=holder,
-                            expires_at=now + ttl,
-                        )
-                        .returning(
-                            LeaseRow.key, LeaseRow.holder, LeaseRow.acquired_at, LeaseRow.expires_at
-                        )
-                        .execution_options(synchronize_session=False)
-                    ).first()
+                free = (
+                    self._insert(LeaseRow)
+                    .values(key=key, holder=holder, acquired_at=now, expires_at=now + ttl)
+                    .on_conflict_do_nothing(index_elements=["key"])
+                    .returning(*_COLUMNS)
                 )
+                won = session.execute(free).first()
+                if won is None:
+                    won = session.execute(_renew_or_take_over(key, holder, now, ttl)).first()
                 if won is not None:
                     return _lease(won)
                 current = _current(session, key)
@@ -77,7 +59,7 @@ class LeaseOps(StoreCore):
                 update(LeaseRow)
                 .where(LeaseRow.key == key, LeaseRow.holder == holder)
                 .values(expires_at=self._now() + ttl)
-                .returning(LeaseRow.key, LeaseRow.holder, LeaseRow.acquired_at, LeaseRow.expires_at)
+                .returning(*_COLUMNS)
                 .execution_options(synchronize_session=False)
             ).first()
             if renewed is not None:
@@ -106,12 +88,29 @@ class LeaseOps(StoreCore):
             return current
 
 
-def _current(session: Session, key: str) -> Lease | None:
-    row = session.execute(
-        select(LeaseRow.key, LeaseRow.holder, LeaseRow.acquired_at, LeaseRow.expires_at).where(
-            LeaseRow.key == key
+def _renew_or_take_over(
+    key: str, holder: str, now: datetime, ttl: timedelta
+) -> ReturningUpdate[str, str, datetime, datetime]:
+    """Extend the holder's own lease (keeping when it was acquired) or take over an
+    expired one; matches no row while another holder's lease is live."""
+    return (
+        update(LeaseRow)
+        .where(LeaseRow.key == key, or_(LeaseRow.holder == holder, LeaseRow.expires_at <= now))
+        .values(
+            acquired_at=case(
+                (LeaseRow.holder == holder, LeaseRow.acquired_at),
+                else_=literal(now, UTCDateTime()),
+            ),
+            holder=holder,
+            expires_at=now + ttl,
         )
-    ).first()
+        .returning(*_COLUMNS)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _current(session: Session, key: str) -> Lease | None:
+    row = session.execute(select(*_COLUMNS).where(LeaseRow.key == key)).first()
     return None if row is None else _lease(row)
 
 

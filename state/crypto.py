@@ -12,6 +12,8 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import hashlib
+import hmac
 import os
 import re
 from collections.abc import Mapping
@@ -39,9 +41,14 @@ class SecretBox:
         if len(key) != KEY_BYTES:
             raise StateError(f"the secrets key must be {KEY_BYTES} bytes, not {len(key)}")
         self._aead = AESGCM(key)
+        self._derive = hmac.new(key, b"vibn derived keys", hashlib.sha256).digest()
 
     def __repr__(self) -> str:
         return "SecretBox(***)"
+
+    def derive_key(self, purpose: bytes) -> bytes:
+        """A 32-byte key for ``purpose`` (e.g. plan fingerprints), never the sealing key."""
+        return hmac.new(self._derive, purpose, hashlib.sha256).digest()
 
     @classmethod
     def from_text(cls, text: str, *, source: str = "VIBN_SECRETS_KEY") -> SecretBox:

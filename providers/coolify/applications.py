@@ -10,8 +10,10 @@ never deploys: the ``coolify.deployment`` resource does that.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import ipaddress
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 from vibn.providers.base import Desired, ObserveContext, Observed, Owner, Scope
 from vibn.providers.coolify.common import (
@@ -121,6 +123,17 @@ def managed_domains(app: Mapping[str, Any]) -> str | None:
     return None if generated and len(generated) == len(domains.split(",")) else domains
 
 
+def repository_url(app: Mapping[str, Any]) -> str | None:
+    """The repository URL as given: Coolify keeps only ``owner/repo`` of a public GitHub
+    repository (``source_id`` names its GitHub source), so the host is put back."""
+    repo = blank_to_none(app.get("git_repository"))
+    if repo is None or "://" in repo or repo.startswith("git@"):
+        return repo
+    if app.get("source_id") is not None or app.get("git_full_url") is None:
+        return f"https://github.com/{repo}"
+    return str(app["git_full_url"])
+
+
 def application_props(
     app: Mapping[str, Any], project_uuid: str | None, environment_name: str | None
 ) -> dict[str, Any]:
@@ -131,10 +144,11 @@ def application_props(
         "project_uuid": project_uuid,
         "environment_name": environment_name,
         "name": app.get("name"),
-        "git_repository": None if image else blank_to_none(app.get("git_repository")),
+        "git_repository": None if image else repository_url(app),
         "git_branch": None if image else blank_to_none(app.get("git_branch")),
         "build_pack": pack,
-        "ports_exposes": blank_to_none(app.get("ports_exposes")),
+        # a worker is an application without a domain; Coolify still keeps a port for it
+        "ports_exposes": blank_to_none(app.get("ports_exposes")) if app.get("fqdn") else None,
         "start_command": blank_to_none(app.get("start_command")),
         "base_directory": app.get("base_directory") or "/",
         "install_command": blank_to_none(app.get("install_command")),
@@ -214,7 +228,12 @@ class ApplicationDriver:
         return self._placed(app, desired)
 
     def update(self, desired: Desired, current: Observed) -> Observed:
-        body = patch_body(desired.props, current.props)
+        uuid = current.provider_id
+        body = patch_body(
+            desired.props,
+            current.props,
+            lambda: generated_domain(uuid, self._shared.server(), self._client.base_url),
+        )
         with naming(desired.address):
             if body:
                 self._client.update_application(current.provider_id, body)
@@ -256,10 +275,20 @@ class ApplicationDriver:
         )
 
 
-def patch_body(desired: Mapping[str, Any], current: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``PATCH /applications/{uuid}`` fields for the props that changed."""
+def patch_body(
+    desired: Mapping[str, Any],
+    current: Mapping[str, Any],
+    generated_domain: Callable[[], str | None] = lambda: None,
+) -> dict[str, Any]:
+    """The ``PATCH /applications/{uuid}`` fields for the props that changed.
+
+    Without domains a web service gets Coolify's generated one back
+    (``generated_domain``) and a worker gets none: a worker is an application with no
+    domain, whatever default port Coolify keeps for it.
+    """
     body: dict[str, Any] = {}
     image = desired.get("build_pack") == DOCKER_IMAGE
+    worker = not desired.get("ports_exposes")
     for key in sorted(changed(desired, current)):
         value = desired[key]
         if key == "docker_image" and value:
@@ -267,10 +296,28 @@ def patch_body(desired: Mapping[str, Any], current: Mapping[str, Any]) -> dict[s
             body |= {"docker_registry_image_name": name, "docker_registry_image_tag": tag}
         elif key == "health_check":
             body |= health_to_api(value)
-        elif key == "domains":
-            body["domains"] = value or ""  # None: drop vibn's domains, keep Coolify's own
+        elif key == "domains" or (key == "ports_exposes" and worker):
+            domains = desired.get("domains")
+            body["domains"] = domains or ("" if worker else generated_domain() or "")
         elif key == "build_pack" and not image and current.get("build_pack") != DOCKER_IMAGE:
             body["build_pack"] = value
         elif key in PLAIN_FIELDS and not (image and key in GIT_ONLY):
             body[key] = value
     return body
+
+
+def generated_domain(uuid: str, server: Mapping[str, Any], api_url: str) -> str | None:
+    """The domain Coolify generates for an application (its ``generateUrl``): a
+    subdomain of the server's wildcard domain, else of ``<server ip>.sslip.io``."""
+    wildcard = (server.get("settings") or {}).get("wildcard_domain")
+    if wildcard:
+        parts = urlsplit(wildcard if "://" in wildcard else f"http://{wildcard}")
+        return f"{parts.scheme}://{uuid}.{parts.hostname}{parts.path.rstrip('/')}"
+    ip = str(server.get("ip") or "")
+    if ip == "host.docker.internal":  # Coolify's own host: the instance's address
+        ip = urlsplit(api_url).hostname or ""
+    try:
+        ipaddress.ip_address(ip)
+    except ValueError:
+        return None
+    return f"http://{uuid}.{ip}.sslip.io"

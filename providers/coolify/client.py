@@ -91,6 +91,11 @@ class CoolifyClient:
         self._on_request = on_request
         self._retry = retry or RetryPolicy()
 
+    @property
+    def base_url(self) -> str:
+        """The ``/api/v1`` root requests go to."""
+        return str(self._http.base_url).rstrip("/")
+
     def close(self) -> None:
         self._http.close()
 

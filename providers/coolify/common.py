@@ -125,18 +125,30 @@ class Shared:
         self.environments = EnvironmentIndex(client)
         self.settle = settle or Settle()
         self._server_uuid = server_uuid
+        self._server: Mapping[str, Any] | None = None
         self._lock = threading.Lock()
 
     def server_uuid(self) -> str:
         """The configured server, else the first usable one Coolify lists (cached)."""
-        with self._lock:
-            if self._server_uuid is None:
-                servers = self.client.list_servers()
-                usable = [s for s in servers if (s.get("settings") or {}).get("is_usable")]
-                if not usable:
-                    raise InvalidError(PROVIDER, "no usable server: configure server_uuid")
-                self._server_uuid = str(usable[0]["uuid"])
+        if self._server_uuid is not None:
             return self._server_uuid
+        return str(self.server()["uuid"])
+
+    def server(self) -> Mapping[str, Any]:
+        """The server resources are placed on, as ``GET /servers`` lists it (cached)."""
+        with self._lock:
+            if self._server is None:
+                servers = self.client.list_servers()
+                if self._server_uuid is not None:
+                    chosen = [s for s in servers if s.get("uuid") == self._server_uuid]
+                    if not chosen:
+                        raise InvalidError(PROVIDER, f"no server {self._server_uuid!r} in Coolify")
+                else:
+                    chosen = [s for s in servers if (s.get("settings") or {}).get("is_usable")]
+                    if not chosen:
+                        raise InvalidError(PROVIDER, "no usable server: configure server_uuid")
+                self._server = chosen[0]
+            return self._server
 
 
 def place(

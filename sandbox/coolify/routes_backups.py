@@ -10,6 +10,7 @@ execution that runs for ``backup_run_seconds`` and then succeeds.
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from typing import Any
 
 from croniter import croniter
@@ -42,12 +43,12 @@ BACKUP_RULES = {
 }
 S3_RULES = {
     "name": Str(max=255),
-    "description": Str(nullable=True),
-    "endpoint": Str(),
-    "bucket": Str(),
-    "region": Str(),
-    "key": Str(),
-    "secret": Str(),
+    "description": Str(nullable=True, max=255),
+    "endpoint": Str(max=255, regex=r"^https?://[^\s/]+"),
+    "bucket": Str(min=3, max=63, regex=r"^[a-z0-9][a-z0-9.\-]*[a-z0-9]$"),
+    "region": Str(max=255),
+    "key": Str(max=255),
+    "secret": Str(max=255),
     "is_usable": Bool(),
 }
 S3_REQUIRED = ("name", "endpoint", "bucket", "region", "key", "secret")
@@ -87,6 +88,13 @@ def _checked(call: Call, body: dict[str, Any], current: Record | None) -> dict[s
         values["s3_storage_id"] = s3["id"]
         values["_s3"] = s3["uuid"]
     return values
+
+
+def _default_databases(db: Record) -> str | None:
+    for field in ("postgres_db", "mysql_database", "mariadb_database", "mongo_initdb_database"):
+        if db.get(field):
+            return str(db[field])
+    return None
 
 
 def _backup_database(call: Call) -> tuple[Record, Record | None]:
@@ -141,7 +149,7 @@ def create_backup(call: Call) -> Response:
         "save_s3": False,
         "s3_storage_id": None,
         **{k: 0 for k in _RETENTION},
-        "databases_to_backup": None,
+        "databases_to_backup": _default_databases(db),
         "dump_all": False,
         "timeout": 3600,
         "disable_local_backup": False,
@@ -198,13 +206,13 @@ def list_s3(call: Call) -> Response:
 
 def create_s3(call: Call) -> Response:
     body = call.strict_json()
-    rules = {k: (Str(required=True) if k in S3_REQUIRED else v) for k, v in S3_RULES.items()}
+    rules = {k: (replace(v, required=True) if k in S3_REQUIRED else v) for k, v in S3_RULES.items()}
     errors = validate(body, rules, rules)
     if errors:
         invalid(errors)
     values = {k: coerce(v, rules[k]) for k, v in body.items()}
     s3 = call.store.insert(
-        "s3_storages", {"description": None, "is_usable": True, "team_id": TEAM_ID, **values}
+        "s3_storages", {"description": None, "is_usable": False, "team_id": TEAM_ID, **values}
     )
     return reply({"uuid": s3["uuid"]}, 201)
 

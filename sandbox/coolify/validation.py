@@ -115,10 +115,6 @@ def _size_messages(name: str, spec: Spec, value: Any) -> list[str]:
     else:
         return []
     out = []
-    if spec.min is not None and spec.max is not None and unit == "":
-        if not spec.min <= size <= spec.max:
-            out.append(f"The {a} field must be between {_fmt(spec.min)} and {_fmt(spec.max)}.")
-        return out
     if spec.min is not None and size < spec.min:
         verb = "have at least" if unit == " items" else "be at least"
         out.append(f"The {a} field must {verb} {_fmt(spec.min)}{unit}.")

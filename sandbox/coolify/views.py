@@ -92,7 +92,8 @@ def execution(store: CoolifyStore, rec: Record) -> dict[str, Any]:
 
 
 def s3_storage(rec: Record) -> dict[str, Any]:
-    return ordered(public(rec, frozenset({"id", "key", "secret"})))
+    """The sandbox token can read sensitive fields, so ``key``/``secret`` are shown."""
+    return ordered(public(rec, frozenset({"id"})))
 
 
 def project_summary(rec: Record) -> dict[str, Any]:

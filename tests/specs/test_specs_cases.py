@@ -41,7 +41,9 @@ def test_bad_document_is_refused_with_its_problems(path: Path) -> None:
             assert expected["line"] in [p.line for p in matching]
     rendered = str(caught.value).splitlines()
     assert len(rendered) == len(problems)
-    assert all(line.startswith(p.path or path.name) for line, p in zip(rendered, problems))
+    assert all(
+        line.startswith(p.path or path.name) for line, p in zip(rendered, problems, strict=True)
+    )
 
 
 def test_there_are_cases() -> None:

@@ -26,7 +26,12 @@ HEAD = "apiVersion: vibn.dev/v1\nkind: Stack\nmetadata: {name: shop}\n"
 
 
 def doc(spec: dict[str, Any]) -> dict[str, Any]:
-    return {"apiVersion": "vibn.dev/v1", "kind": "Stack", "metadata": {"name": "shop"}, "spec": spec}
+    return {
+        "apiVersion": "vibn.dev/v1",
+        "kind": "Stack",
+        "metadata": {"name": "shop"},
+        "spec": spec,
+    }
 
 
 def problems(data: bytes | str) -> list[Problem]:

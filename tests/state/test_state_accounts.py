@@ -111,7 +111,9 @@ def test_ledger_is_idempotent(store: Store, clock: Any) -> None:
 
 def test_ledger_key_reused_for_another_movement_is_refused(store: Store) -> None:
     store.ledger_entry("default", Decimal("10.00"), "top-up", "k")
-    with pytest.raises(StateError, match="'k' was already used for 10.00 CAD in workspace default"):
+    with pytest.raises(
+        StateError, match=r"'k' was already used for 10\.00 CAD in workspace default"
+    ):
         store.ledger_entry("default", Decimal("12.00"), "top-up", "k")
     with pytest.raises(StateError, match="already used"):
         store.ledger_entry("other", Decimal("10.00"), "top-up", "k")

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from vibn.specs.values import Sensitive
-from vibn.state import StackNotFound, StateError, Store
+from vibn.state import ApplyKind, StackNotFound, StateError, Store
 
 
 @pytest.fixture
@@ -17,14 +17,9 @@ def web(store: Store) -> Store:
     return store
 
 
-def begin(store: Store, kind: str = "apply") -> str:
+def begin(store: Store, kind: ApplyKind = "apply") -> str:
     return store.begin_apply(
-        "default",
-        "web",
-        revision=1,
-        plan_id="plan-1",
-        kind=kind,
-        principal="cli:host:1",  # type: ignore[arg-type]
+        "default", "web", revision=1, plan_id="plan-1", kind=kind, principal="cli:host:1"
     )
 
 
@@ -74,7 +69,7 @@ def test_last_apply_is_the_latest_begun(web: Store) -> None:
 
 def test_apply_vocabulary_and_unknowns(web: Store) -> None:
     with pytest.raises(ValueError, match="apply kind must be one of apply, destroy"):
-        begin(web, "refresh")
+        begin(web, "refresh")  # type: ignore[arg-type]
     with pytest.raises(StackNotFound):
         web.begin_apply("default", "nope", revision=1, plan_id=None, kind="apply", principal="x")
     with pytest.raises(StateError, match="no apply nope to finish"):

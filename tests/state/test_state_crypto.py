@@ -97,3 +97,12 @@ def test_wrong_key_is_a_clear_state_error() -> None:
 def test_corrupt_ciphertext_is_a_clear_state_error() -> None:
     with pytest.raises(StateError, match="stored value is corrupt"):
         SecretBox(KEY).decrypt("!!not base64!!")
+
+
+def test_derived_keys_are_stable_per_purpose_and_not_the_sealing_key() -> None:
+    box = SecretBox(KEY)
+    plan = box.derive_key(b"plan fingerprints")
+    assert len(plan) == 32 and plan != KEY
+    assert SecretBox(KEY).derive_key(b"plan fingerprints") == plan
+    assert box.derive_key(b"other") != plan
+    assert SecretBox(bytes(32)).derive_key(b"plan fingerprints") != plan

@@ -80,7 +80,7 @@ def test_set_conditions(web: Store) -> None:
     [resource] = web.resources("default", "web")
     assert resource.conditions == (READY,)
     assert serial(web) == 2
-    with pytest.raises(StateError, match="stack default/web has no resource email.other"):
+    with pytest.raises(StateError, match=r"stack default/web has no resource email\.other"):
         web.set_conditions("default", "web", "email.other", [READY])
     assert serial(web) == 2
 
