@@ -13,7 +13,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
@@ -106,25 +106,30 @@ def settings() -> Settings:
     return load_settings(Path.cwd(), os.environ)
 
 
-def open_context(*, need_providers: bool = True) -> Context:
+@contextmanager
+def open_context(*, need_providers: bool = True) -> Iterator[Context]:
+    """Settings, the state store and the engine for one command; closed afterwards."""
     cfg = settings()
     box = SecretBox.from_env_or_file(cfg.secrets_key, cfg.key_file)
-    store = Store.open(cfg.database_url, box)
-    drivers = {}
-    if need_providers:
-        if cfg.coolify is not None:
-            provider = CoolifyProvider(
-                cfg.coolify.url, cfg.coolify.token, server_uuid=cfg.coolify.server_uuid
-            )
-        else:
-            info = sandbox.ensure_running(cfg.sandbox_dir)
-            endpoint = info.providers["coolify"]
-            provider = CoolifyProvider(endpoint.url, endpoint.token)
-        drivers = dict(provider.drivers())
-    engine = Engine(
-        store, drivers, box.derive_key(b"vibn plan fingerprints"), parallelism=cfg.parallelism
-    )
-    return Context(cfg, store, engine)
+    with ExitStack() as cleanup:
+        store = Store.open(cfg.database_url, box)
+        cleanup.callback(store.close)
+        drivers = {}
+        if need_providers:
+            if cfg.coolify is not None:
+                provider = CoolifyProvider(
+                    cfg.coolify.url, cfg.coolify.token, server_uuid=cfg.coolify.server_uuid
+                )
+            else:
+                info = sandbox.ensure_running(cfg.sandbox_dir)
+                endpoint = info.providers["coolify"]
+                provider = CoolifyProvider(endpoint.url, endpoint.token)
+            cleanup.callback(provider.close)
+            drivers = dict(provider.drivers())
+        engine = Engine(
+            store, drivers, box.derive_key(b"vibn plan fingerprints"), parallelism=cfg.parallelism
+        )
+        yield Context(cfg, store, engine)
 
 
 def read_source(path: str) -> bytes:
@@ -188,21 +193,23 @@ def plan(
     """Show what apply would do, without changing anything."""
     with errors_reported():
         stack = load_stack(read_source(file), source=file)
-        ctx = open_context()
-        planned = ctx.engine.plan(stack, destroy=destroy)
-        data = planned.plan.to_json()
-        if out_file:
-            Path(out_file).write_text(json.dumps(data, indent=2) + "\n")
-        if as_json:
-            print_json(data)
-        else:
-            render_plan(data, out, show_noop=show_noop)
+        with open_context() as ctx:
+            planned = ctx.engine.plan(stack, destroy=destroy)
+            data = planned.plan.to_json()
             if out_file:
-                err.print(f"Saved plan to {out_file}; apply it exactly with: vibn apply {out_file}")
-        if planned.plan.errors:
-            raise typer.Exit(1)
-        if detailed_exitcode and planned.plan.has_changes:
-            raise typer.Exit(2)
+                Path(out_file).write_text(json.dumps(data, indent=2) + "\n")
+            if as_json:
+                print_json(data)
+            else:
+                render_plan(data, out, show_noop=show_noop)
+                if out_file:
+                    err.print(
+                        f"Saved plan to {out_file}; apply it exactly with: vibn apply {out_file}"
+                    )
+            if planned.plan.errors:
+                raise typer.Exit(1)
+            if detailed_exitcode and planned.plan.has_changes:
+                raise typer.Exit(2)
 
 
 def _approve(prompt: str, auto_approve: bool) -> None:
@@ -252,31 +259,31 @@ def apply(
     with errors_reported():
         data = read_source(file)
         saved = is_plan_file(data)
-        ctx = open_context()
-        if saved is None:
-            stack = load_stack(data, source=file)
-            planned = ctx.engine.plan(stack)
-            plan_json = planned.plan.to_json()
-            if not as_json:
-                render_plan(plan_json, err)
-            if planned.plan.errors:
-                raise typer.Exit(1)
-            if not planned.plan.has_changes:
-                if as_json:
-                    print_json({"status": "noop", "plan_id": planned.plan.plan_id})
-                return
-            _approve("Apply these changes?", auto_approve or as_json)
-        else:
-            plan_json = saved
+        with open_context() as ctx:
+            if saved is None:
+                stack = load_stack(data, source=file)
+                planned = ctx.engine.plan(stack)
+                plan_json = planned.plan.to_json()
+                if not as_json:
+                    render_plan(plan_json, err)
+                if planned.plan.errors:
+                    raise typer.Exit(1)
+                if not planned.plan.has_changes:
+                    if as_json:
+                        print_json({"status": "noop", "plan_id": planned.plan.plan_id})
+                    return
+                _approve("Apply these changes?", auto_approve or as_json)
+            else:
+                plan_json = saved
+                stack_name = plan_json["stack"]["name"]
             stack_name = plan_json["stack"]["name"]
-        stack_name = plan_json["stack"]["name"]
-        result = ctx.engine.apply(
-            plan_json,
-            confirm=confirm == stack_name,
-            wait=lock_timeout,
-            on_event=None if as_json else Progress(err),
-        )
-        _report(result, as_json, "apply")
+            result = ctx.engine.apply(
+                plan_json,
+                confirm=confirm == stack_name,
+                wait=lock_timeout,
+                on_event=None if as_json else Progress(err),
+            )
+            _report(result, as_json, "apply")
 
 
 @app.command()
@@ -293,21 +300,21 @@ def destroy(
     with errors_reported():
         if confirm != stack_name:
             fail(f"destroying deletes data; confirm with --confirm {stack_name}")
-        ctx = open_context()
-        record = ctx.store.get_stack(workspace, stack_name)
-        if record is None:
-            fail(f"no stack {workspace}/{stack_name} in the state store")
-        stack = load_stack(json.dumps(record.document), source=f"{stack_name} (stored)")
-        planned = ctx.engine.plan(stack, destroy=True)
-        if not as_json:
-            render_plan(planned.plan.to_json(), err)
-        result = ctx.engine.apply(
-            planned.plan.to_json(),
-            confirm=True,
-            wait=lock_timeout,
-            on_event=None if as_json else Progress(err),
-        )
-        _report(result, as_json, "destroy")
+        with open_context() as ctx:
+            record = ctx.store.get_stack(workspace, stack_name)
+            if record is None:
+                fail(f"no stack {workspace}/{stack_name} in the state store")
+            stack = load_stack(json.dumps(record.document), source=f"{stack_name} (stored)")
+            planned = ctx.engine.plan(stack, destroy=True)
+            if not as_json:
+                render_plan(planned.plan.to_json(), err)
+            result = ctx.engine.apply(
+                planned.plan.to_json(),
+                confirm=True,
+                wait=lock_timeout,
+                on_event=None if as_json else Progress(err),
+            )
+            _report(result, as_json, "destroy")
 
 
 def status_data(ctx: Context, workspace: str, name: str) -> dict[str, Any]:
@@ -358,8 +365,7 @@ def status(
     as_json: JsonOpt = False,
 ) -> None:
     """Resources, provider ids, conditions and the last apply of a stack."""
-    with errors_reported():
-        ctx = open_context(need_providers=refresh)
+    with errors_reported(), open_context(need_providers=refresh) as ctx:
         if ctx.store.get_stack(workspace, stack_name) is None:
             fail(f"no stack {workspace}/{stack_name} in the state store")
         if refresh:
@@ -402,17 +408,18 @@ def secrets_set(
             )
         if not value:
             fail("refusing to store an empty secret")
-        ctx = open_context(need_providers=False)
-        ctx.store.set_secret(workspace, name, value)
-        ctx.store.audit("cli", workspace, "secret.set", detail={"name": name})
-        err.print(f"Stored secret {name} in workspace {workspace}.")
+        with open_context(need_providers=False) as ctx:
+            ctx.store.set_secret(workspace, name, value)
+            ctx.store.audit("cli", workspace, "secret.set", detail={"name": name})
+            err.print(f"Stored secret {name} in workspace {workspace}.")
 
 
 @secrets_app.command("list")
 def secrets_list(workspace: WorkspaceOpt = "default", as_json: JsonOpt = False) -> None:
     """List secret names (never values)."""
     with errors_reported():
-        names = open_context(need_providers=False).store.list_secrets(workspace)
+        with open_context(need_providers=False) as ctx:
+            names = ctx.store.list_secrets(workspace)
         if as_json:
             print_json(names)
         else:
@@ -423,8 +430,7 @@ def secrets_list(workspace: WorkspaceOpt = "default", as_json: JsonOpt = False) 
 @secrets_app.command("delete")
 def secrets_delete(name: str, workspace: WorkspaceOpt = "default") -> None:
     """Delete a stored secret."""
-    with errors_reported():
-        ctx = open_context(need_providers=False)
+    with errors_reported(), open_context(need_providers=False) as ctx:
         if not ctx.store.delete_secret(workspace, name):
             fail(f"no secret {name} in workspace {workspace}")
         ctx.store.audit("cli", workspace, "secret.delete", detail={"name": name})

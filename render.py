@@ -53,7 +53,11 @@ def render_plan(plan: Mapping[str, Any], console: Console, *, show_noop: bool = 
         for change in action.get("changes", []):
             path = escape(change["path"])
             mark = " [magenta](forces replacement)[/]" if change.get("forces_replacement") else ""
-            if kind == "create":
+            if kind == "create" and isinstance(change["new"], dict) and change["new"]:
+                console.print(f"      {path}:")
+                for key, value in change["new"].items():
+                    console.print(f"        {escape(str(key))}: {escape(_value(value))}")
+            elif kind == "create":
                 console.print(f"      {path}: {escape(_value(change['new']))}")
             elif change["op"] == "add":
                 console.print(f"      [green]+ {path}[/]: {escape(_value(change['new']))}{mark}")

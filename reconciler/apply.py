@@ -83,6 +83,7 @@ class Applier:
         recorded: Mapping[str, Recorded],
         fingerprint: Fingerprint,
         parallelism: int = 8,
+        rank: Mapping[str, int] | None = None,
         on_event: EventSink | None = None,
     ) -> None:
         self.planned = planned
@@ -93,6 +94,7 @@ class Applier:
         self.recorded = recorded
         self.fingerprint = fingerprint
         self.parallelism = max(1, parallelism)
+        self.rank = rank or {}
         self.on_event = on_event or (lambda event: None)
         self._outputs: dict[str, Mapping[str, Any]] = dict(planned.observed_outputs)
         self._lock = threading.Lock()
@@ -253,20 +255,32 @@ class Applier:
         for step in done:
             if step.action.action is ActionType.REPLACE and step.previous is not None:
                 targets.append((step.action, step.previous, False))
-        # the plan already orders deletes children first; replaced objects go first too
-        targets.sort(key=lambda t: t[2])
-        for action, obj, forget in targets:
-            self._emit(action, "started", "deleting", obj.provider_id)
-            try:
-                _delete(self.drivers[action.kind], obj)
-            except Exception as exc:
-                self._emit(action, "failed", _message(exc), obj.provider_id)
-                return action, exc
-            rec = self.recorded.get(action.address)
-            if forget and (rec is None or rec.provider_id == obj.provider_id):
-                self.store.forget_resource(self.plan.workspace, self.plan.stack, action.address)
-            self._emit(action, "succeeded", "deleted", obj.provider_id)
+        # children before parents: one group per kind rank, each group in parallel;
+        # replaced objects have no dependents left, so they go first
+        groups: dict[tuple[bool, int], list[tuple[Action, Observed, bool]]] = {}
+        for target in targets:
+            key = (target[2], -self.rank.get(target[0].kind, 0))
+            groups.setdefault(key, []).append(target)
+        with ThreadPoolExecutor(max_workers=self.parallelism) as pool:
+            for key in sorted(groups):
+                futures = [pool.submit(self._delete_one, *t) for t in groups[key]]
+                for target, fut in zip(groups[key], futures, strict=True):
+                    exc = fut.exception()
+                    if exc is not None:
+                        return target[0], exc
         return None
+
+    def _delete_one(self, action: Action, obj: Observed, forget: bool) -> None:
+        self._emit(action, "started", "deleting", obj.provider_id)
+        try:
+            _delete(self.drivers[action.kind], obj)
+        except Exception as exc:
+            self._emit(action, "failed", _message(exc), obj.provider_id)
+            raise
+        rec = self.recorded.get(action.address)
+        if forget and (rec is None or rec.provider_id == obj.provider_id):
+            self.store.forget_resource(self.plan.workspace, self.plan.stack, action.address)
+        self._emit(action, "succeeded", "deleted", obj.provider_id)
 
     def run(self) -> ApplyResult:
         result = ApplyResult(self.apply_id, "succeeded")

@@ -145,6 +145,13 @@ def _compile_database(graph: Graph, stack: str, db: Database) -> None:
     )
 
 
+def _image_ref(image: str | None) -> str | None:
+    """``name`` means ``name:latest`` to Docker (and to Coolify, which stores the tag)."""
+    if image is None or "@" in image or ":" in image.rsplit("/", 1)[-1]:
+        return image
+    return f"{image}:latest"
+
+
 def _compile_replica(
     graph: Graph, stack: Stack, service: Service, n: int, shared_env: dict[str, Any]
 ) -> None:
@@ -177,7 +184,7 @@ def _compile_replica(
         "base_directory": build.base_directory,
         "install_command": build.install_command,
         "build_command": build.build_command,
-        "docker_image": build.image if is_image else None,
+        "docker_image": _image_ref(build.image) if is_image else None,
         "health_check": health,
         "domains": None,
     }

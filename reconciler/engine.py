@@ -47,6 +47,26 @@ def default_holder(kind: str = "cli") -> str:
     return f"{kind}:{socket.gethostname()}:{os.getpid()}"
 
 
+def holder_is_dead(holder: str) -> bool:
+    """True when ``holder`` names a process on this machine that no longer runs.
+
+    Such a lease was left by a killed ``vibn apply``; waiting for it to expire would only
+    make the user wait, so it is taken over at once (the journal and ownership marks make
+    the takeover safe).
+    """
+    _, _, rest = holder.partition(":")
+    host, _, pid = rest.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 @dataclass
 class Engine:
     store: Store
@@ -140,7 +160,10 @@ class Engine:
             try:
                 self.store.acquire_lease(key, holder, self.lease_ttl)
                 break
-            except LeaseHeld:
+            except LeaseHeld as held:
+                if holder_is_dead(held.holder):
+                    self.store.release_lease(key, held.holder)
+                    continue
                 if time.monotonic() >= deadline:
                     raise
                 time.sleep(0.5)
@@ -224,6 +247,7 @@ class Engine:
             recorded=recorded,
             fingerprint=self.fingerprint,
             parallelism=self.parallelism,
+            rank=KIND_RANK,
             on_event=sink,
         )
         try:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from vibn.providers.base import Desired, Observed, ObserveContext, Owner, Scope
+from vibn.providers.base import Desired, ObserveContext, Observed, Owner, Scope
 from vibn.providers.errors import InvalidError, NotFoundError
 from vibn.specs.values import Sensitive, reveal
 

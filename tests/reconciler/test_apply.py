@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -150,8 +149,12 @@ def test_crash_leftover_is_adopted_not_duplicated(store: Store, world: World) ->
     planned = engine.plan(doc())
     project = next(a for a in planned.plan.actions if a.address == "project")
     # a previous apply created the project, then died before recording it
-    plant(world, "coolify.project", Owner("default", "shop", "project"),
-          {"name": "vibn-default-shop", "environment": "production"})
+    plant(
+        world,
+        "coolify.project",
+        Owner("default", "shop", "project"),
+        {"name": "vibn-default-shop", "environment": "production"},
+    )
     assert project.action.value == "create"
     result = apply_doc(engine, doc())
     assert result.ok
@@ -159,32 +162,23 @@ def test_crash_leftover_is_adopted_not_duplicated(store: Store, world: World) ->
     assert len(projects) == 1
 
 
-class SlowDriver(FakeDriver):
-    """Counts how many creates run at once."""
+class GatedDriver(FakeDriver):
+    """Creates wait until three of them run at once: proves the wave is parallel."""
 
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
-        self.running = 0
-        self.peak = 0
-        self.guard = threading.Lock()
+        self.gate = threading.Barrier(3, timeout=10)
 
     def create(self, desired: Desired) -> Observed:
-        with self.guard:
-            self.running += 1
-            self.peak = max(self.peak, self.running)
-        time.sleep(0.05)
-        try:
-            return super().create(desired)
-        finally:
-            with self.guard:
-                self.running -= 1
+        self.gate.wait()  # raises BrokenBarrierError if fewer than 3 ever run together
+        return super().create(desired)
 
 
 def test_independent_actions_run_in_parallel_waves(store: Store, world: World) -> None:
-    slow = SlowDriver("coolify.application", world, replace_fields=frozenset({"project_uuid"}))
-    engine = make_engine(store, world, app=slow)
-    assert apply_doc(engine, doc()).ok
-    assert slow.peak == 3  # web-1, worker-1 and worker-2 only need the project
+    gated = GatedDriver("coolify.application", world, replace_fields=frozenset({"project_uuid"}))
+    engine = make_engine(store, world, app=gated)
+    result = apply_doc(engine, doc())
+    assert result.ok, result.error  # web-1, worker-1 and worker-2 only need the project
 
 
 def test_destroy_removes_everything(store: Store, world: World) -> None:

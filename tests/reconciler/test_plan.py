@@ -76,8 +76,14 @@ def simulate_apply(planned) -> list[Observed]:
         pid = f"id-{n}"
         outputs[address] = {"uuid": pid, "internal_db_url": Sensitive(f"postgres://{pid}")}
         world.append(
-            Observed(address, res.kind, pid, Owner("default", plan.stack, address), props,
-                     outputs[address])
+            Observed(
+                address,
+                res.kind,
+                pid,
+                Owner("default", plan.stack, address),
+                props,
+                outputs[address],
+            )
         )
     return world
 
@@ -101,7 +107,9 @@ def test_applied_then_replanned_is_all_noop() -> None:
     first = plan_for(stack(), [])
     world = simulate_apply(first)
     second = plan_for(stack(), world)
-    assert not second.plan.has_changes, [a.to_json() for a in second.plan.actions if a.action != "noop"]
+    assert not second.plan.has_changes, [
+        a.to_json() for a in second.plan.actions if a.action != "noop"
+    ]
 
 
 def test_plans_are_deterministic() -> None:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
+import pytest
+
+from vibn.sandbox.info import SandboxError
 from vibn.sandbox.server import start_in_thread
 
 from .helpers import api_client, new_app, new_project
@@ -34,9 +38,20 @@ def test_an_unreadable_state_file_is_a_clear_error(tmp_path: Path) -> None:
     state = tmp_path / "sb"
     state.mkdir()
     (state / "coolify.json").write_text("{broken")
-    try:
+    with pytest.raises(SandboxError, match="cannot start the coolify emulator"):
         start_in_thread(state)
-    except Exception as exc:
-        assert "coolify" in str(exc) and str(state) in str(exc)
-    else:
-        raise AssertionError("a corrupt state file must not start silently")
+
+
+def test_explicit_ports_are_used_and_a_taken_one_is_refused(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with start_in_thread(tmp_path / "a", ports={"coolify": port}) as running:
+        assert running.providers["coolify"].url == f"http://127.0.0.1:{port}/api/v1"
+        with pytest.raises(SandboxError, match=f"port {port} for coolify is not free"):
+            start_in_thread(tmp_path / "b", ports={"coolify": port})
+
+
+def test_unknown_emulators_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(SandboxError, match="unknown emulators: nope"):
+        start_in_thread(tmp_path, names=["nope"])
