@@ -485,3 +485,7 @@ def sandbox_status(as_json: JsonOpt = False) -> None:
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -283,9 +283,8 @@ class Database(Model):
         Written out, the default must mean the same thing when read back (canonical JSON
         carries every field), so it is a value in the model, not an absence.
         """
-        if not isinstance(data, dict) or data.get("engine") in BACKUP_ENGINES:
-            return data
-        if not isinstance(data.get("engine"), str) or data["engine"] not in ENGINES:
+        engine = data.get("engine") if isinstance(data, dict) else None
+        if not isinstance(engine, str) or engine not in ENGINES or engine in BACKUP_ENGINES:
             return data
         backups = data.get("backups", {})
         if isinstance(backups, dict) and "enabled" not in backups:

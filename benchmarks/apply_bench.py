@@ -1,0 +1,145 @@
+"""Apply and no-op plan costs of the example SaaS stack against the sandbox.
+
+Prints, at a fixed injected latency per provider request:
+(a) apply wall time divided by the latency of the dependency graph's critical path
+    (1.0 would be perfect parallelism; the sequential sum is shown for contrast), and
+(b) provider requests made by a no-op plan, per resource.
+Figures, not assertions: run ``python benchmarks/apply_bench.py [--latency 0.05]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Mapping
+from pathlib import Path
+
+import httpx
+
+from vibn.providers.coolify import CoolifyProvider
+from vibn.reconciler.apply import StepEvent
+from vibn.reconciler.engine import Engine
+from vibn.sandbox.server import start_in_thread
+from vibn.specs import load_stack
+from vibn.state import SecretBox, Store
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "saas.yaml"
+
+
+class Timeline:
+    """Start and end time of every action, from the engine's progress events."""
+
+    def __init__(self) -> None:
+        self.start: dict[str, float] = {}
+        self.end: dict[str, float] = {}
+
+    def __call__(self, event: StepEvent) -> None:
+        now = time.perf_counter()
+        if event.phase == "started":
+            self.start.setdefault(event.address, now)
+        elif event.phase == "succeeded":
+            self.end[event.address] = now
+
+    def durations(self) -> dict[str, float]:
+        return {a: self.end[a] - self.start[a] for a in self.end if a in self.start}
+
+    def wall(self) -> float:
+        return max(self.end.values()) - min(self.start.values())
+
+
+def critical_path(durations: Mapping[str, float], deps: Mapping[str, list[str]]) -> float:
+    finish: dict[str, float] = {}
+
+    def done(address: str) -> float:
+        if address not in finish:
+            before = [done(d) for d in deps.get(address, []) if d in durations]
+            finish[address] = max(before, default=0.0) + durations.get(address, 0.0)
+        return finish[address]
+
+    return max(done(a) for a in durations)
+
+
+def run(latency: float, parallelism: int, work: Path) -> None:
+    with start_in_thread(work / "sandbox") as sandbox:
+        ep = sandbox.providers["coolify"]
+        control = httpx.Client(base_url=ep.control_url)
+        control.post("/latency", json={"seconds": latency}).raise_for_status()
+        stack = load_stack(EXAMPLE.read_bytes())
+        results: dict[int, tuple[float, float, float]] = {}
+        for p in sorted({1, parallelism}):
+            control.post("/reset").raise_for_status()
+            control.post("/latency", json={"seconds": latency}).raise_for_status()
+            store = Store.open(f"sqlite:///{work / f'state-{p}.db'}", SecretBox(b"\x07" * 32))
+            store.set_secret("default", "SESSION_SECRET", "bench")
+            provider = CoolifyProvider(ep.url, ep.token)
+            engine = Engine(
+                store,
+                provider.drivers(),
+                b"b" * 32,
+                parallelism=p,
+                env={"STRIPE_API_KEY": "sk_bench"},
+            )
+            planned = engine.plan(stack)
+            deps = {a.address: a.depends_on for a in planned.plan.actions}
+            timeline = Timeline()
+            t0 = time.perf_counter()
+            result = engine.apply(planned.plan.to_json(), on_event=timeline)
+            total = time.perf_counter() - t0
+            assert result.ok, result.error
+            results[p] = (timeline.wall(), critical_path(timeline.durations(), deps), total)
+
+            control.delete("/requests").raise_for_status()
+            noop = engine.plan(stack)
+            assert not noop.plan.has_changes
+            requests = control.get("/requests").json()
+            n_resources = len(noop.plan.actions)
+            # once deployments have finished (the daemon or `vibn status` records that),
+            # a no-op plan no longer asks about them
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                engine.refresh_conditions("default", stack.metadata.name)
+                conditions = [c for r in store.resources("default", "mysaas") for c in r.conditions]
+                if conditions and all(c.status == "True" for c in conditions):
+                    break
+                time.sleep(0.2)
+            control.delete("/requests").raise_for_status()
+            engine.plan(stack)
+            steady = control.get("/requests").json()
+            provider.close()
+            store.close()
+        wall_p, crit_p, total_p = results[parallelism]
+        wall_1, _, _ = results[1]
+        print(f"latency per request          {latency * 1000:.0f} ms")
+        print(f"resources in the stack       {n_resources}")
+        print(f"apply phase wall (p={parallelism})     {wall_p:.2f} s")
+        print(f"critical path of the graph   {crit_p:.2f} s")
+        print(f"wall / critical path         {wall_p / crit_p:.2f}")
+        print(f"sequential apply (p=1)       {wall_1:.2f} s  ({wall_1 / wall_p:.1f}x slower)")
+        print(f"whole apply incl. re-plan    {total_p:.2f} s")
+        print(
+            f"no-op plan requests, just after apply   {requests['total']} "
+            f"({requests['total'] / n_resources:.2f} per resource)"
+        )
+        print(
+            f"no-op plan requests, deployments done   {steady['total']} "
+            f"({steady['total'] / n_resources:.2f} per resource)"
+        )
+        by_route: dict[str, int] = defaultdict(int, steady["by_route"])
+        for route, count in sorted(by_route.items()):
+            print(f"    {count:3d}  {route}")
+        control.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--latency", type=float, default=0.05)
+    parser.add_argument("--parallelism", type=int, default=8)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        run(args.latency, args.parallelism, Path(tmp))
+
+
+if __name__ == "__main__":
+    main()
