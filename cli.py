@@ -29,6 +29,7 @@ from vibn.reconciler.compile import SecretUnavailable
 from vibn.reconciler.engine import Engine, EngineError
 from vibn.reconciler.observe import ObserveError
 from vibn.render import Progress, render_plan, render_status
+from vibn.sandbox import SandboxError
 from vibn.sandbox import manager as sandbox
 from vibn.specs import SpecError, json_schema, load_stack
 from vibn.state import LeaseHeld, SecretBox, StateError, Store
@@ -63,7 +64,7 @@ EXPECTED_ERRORS = (
     StateError,
     ProviderError,
     SecretUnavailable,
-    sandbox.SandboxError,
+    SandboxError,
     OSError,
 )
 

@@ -58,9 +58,7 @@ class Cli:
 
 
 @pytest.fixture
-def cli(
-    tmp_path: Path, sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Cli]:
+def cli(tmp_path: Path, sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cli]:
     work = tmp_path / "work"
     shutil.copytree(REPO / "examples", work / "examples")
     monkeypatch.chdir(work)

@@ -46,8 +46,12 @@ def test_validate_accepts_examples_and_names_every_problem(cli: Cli) -> None:
     )
     r = cli("validate", "bad.yaml")
     assert r.code == 1
-    for path in ("metadata.name", "spec.databases[0].engine", "spec.storage.location",
-                 "spec.cron[0].schedule"):
+    for path in (
+        "metadata.name",
+        "spec.databases[0].engine",
+        "spec.storage.location",
+        "spec.cron[0].schedule",
+    ):
         assert path in r.stderr, (path, r.stderr)
     assert "Traceback" not in r.stderr + r.stdout
     r = cli("validate", "bad.yaml", "--json")
@@ -142,9 +146,13 @@ def test_fault_mid_apply_rolls_the_provider_back(cli: Cli) -> None:
     with cli.control as c:
         c.post(
             "/faults",
-            json={"method": "POST", "path": "/databases/postgresql$", "status": 422,
-                  "body": {"message": "Validation failed.", "errors": {"image": ["bad image"]}},
-                  "times": 1},
+            json={
+                "method": "POST",
+                "path": "/databases/postgresql$",
+                "status": 422,
+                "body": {"message": "Validation failed.", "errors": {"image": ["bad image"]}},
+                "times": 1,
+            },
         ).raise_for_status()
     r = cli("apply", "examples/saas.yaml", "--auto-approve")
     assert r.code == 1
@@ -163,8 +171,16 @@ def test_failed_update_restores_previous_env(cli: Cli) -> None:
         before = {e["key"]: e["value"] for e in c.get(f"/applications/{web['uuid']}/envs").json()}
     edit(cli, "LOG_LEVEL: info", "LOG_LEVEL: debug")
     with cli.control as c:
-        c.post("/faults", json={"method": "POST", "path": "/applications/[^/]+/start$",
-                                "status": 409, "body": {"message": "conflict"}, "times": 1})
+        c.post(
+            "/faults",
+            json={
+                "method": "POST",
+                "path": "/applications/[^/]+/start$",
+                "status": 409,
+                "body": {"message": "conflict"},
+                "times": 1,
+            },
+        )
     r = cli("apply", "examples/saas.yaml", "--auto-approve")
     assert r.code == 1 and "Rolled back" in r.stderr
     with cli.coolify as c:
