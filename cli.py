@@ -273,7 +273,7 @@ def apply(
                     if as_json:
                         print_json({"status": "noop", "plan_id": planned.plan.plan_id})
                     return
-                _approve("Apply these changes?", auto_approve or as_json)
+                _approve("Apply these changes?", auto_approve)
             else:
                 plan_json = saved
                 stack_name = plan_json["stack"]["name"]

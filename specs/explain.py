@@ -66,7 +66,8 @@ def explain(error: ValidationError) -> list[Problem]:
 
 def _problem(detail: ErrorDetails) -> Problem:
     loc = list(detail["loc"])
-    bad_key = bool(loc) and loc[-1] == "[key]"
+    # pydantic marks an invalid dict key with a trailing "[key]" after the key itself
+    bad_key = len(loc) >= 2 and loc[-1] == "[key]" and detail["type"] != "extra_forbidden"
     if bad_key:
         loc.pop()
     message = _message(detail, loc)
@@ -79,7 +80,7 @@ def _message(detail: ErrorDetails, loc: list[str | int]) -> str:
     kind, value, ctx = detail["type"], detail.get("input"), detail.get("ctx") or {}
     if kind == "missing":
         return "required field is missing"
-    if kind == "extra_forbidden":
+    if kind == "extra_forbidden" and loc:
         return _unknown_field(str(loc[-1]), _field_names(loc[:-1]))
     if kind == "literal_error":
         return _not_allowed(value, _literal_values(loc) or [str(ctx.get("expected", ""))])

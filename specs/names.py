@@ -109,6 +109,11 @@ def _timezones() -> frozenset[str]:
     return frozenset(available_timezones()) - _NOT_TIMEZONES
 
 
+def default_bucket_name(workspace: str) -> str:
+    """The bucket a workspace's stacks share when ``storage.bucket`` is not given."""
+    return f"vibn-ws-{workspace}"
+
+
 def coolify_app_name(stack: str, service: str, replica: int) -> str:
     """The Coolify application name of one replica, as the compiler spells it."""
     return f"{stack}-{service}-{replica}"

@@ -13,7 +13,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from vibn.specs.model import BACKUP_ENGINES, Stack, residency_problem
-from vibn.specs.names import DNS_LABEL_MAX, coolify_app_name, shown
+from vibn.specs.names import (
+    DNS_LABEL_MAX,
+    bucket_name_problem,
+    coolify_app_name,
+    default_bucket_name,
+    shown,
+)
 from vibn.specs.problems import Problem, format_path
 
 # Keys that name a place, wherever they appear (a label, a future section).
@@ -38,6 +44,7 @@ def check_stack(stack: Stack) -> list[Problem]:
         *_backups(stack),
         *_variables(stack),
         *_queues(stack),
+        *_default_bucket(stack),
         *_email(stack),
     ]
 
@@ -159,6 +166,19 @@ def _queues(stack: Stack) -> Iterator[Problem]:
                 f"min_backoff_seconds ({queue.min_backoff_seconds:g}) is more than "
                 f"max_backoff_seconds ({queue.max_backoff_seconds:g})",
             )
+
+
+def _default_bucket(stack: Stack) -> Iterator[Problem]:
+    storage = stack.spec.storage
+    if storage is None or storage.bucket is not None or storage.per_stack:
+        return
+    name = default_bucket_name(stack.metadata.workspace)
+    problem = bucket_name_problem(name)
+    if problem:
+        yield Problem(
+            "spec.storage.bucket",
+            f"the default bucket name cannot be used: {problem}; set storage.bucket",
+        )
 
 
 def _email(stack: Stack) -> Iterator[Problem]:

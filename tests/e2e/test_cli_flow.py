@@ -118,6 +118,8 @@ def test_json_output_is_stdout_alone(cli: Cli) -> None:
     plan = r.json()
     assert set(plan["summary"]) == {"create", "update", "replace", "delete", "noop"}
     r = cli("apply", "examples/minimal.yaml", "--json")
+    assert r.code == 1 and "--auto-approve" in r.stderr  # --json never implies approval
+    r = cli("apply", "examples/minimal.yaml", "--json", "--auto-approve")
     assert r.code == 0, r.stderr
     assert r.json()["status"] == "succeeded"
 

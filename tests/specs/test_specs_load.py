@@ -175,7 +175,7 @@ def _location_fields() -> set[str]:
     return {f.lstrip(".") for f in found}
 
 
-LOCATION_SECTIONS = {
+LOCATION_SECTIONS: dict[str, dict[str, Any]] = {
     "spec.storage.location": {"storage": {"location": "us-east1"}},
     "spec.cron[0].location": {
         "cron": [{"name": "a", "schedule": "0 3 * * *", "path": "/a", "location": "us-east1"}]
@@ -257,3 +257,11 @@ def test_digest_is_canonical() -> None:
     assert len(digest(a)) == 64
     assert load_stack(canonical_json(a)) == a
     assert json.loads(canonical_json(a))["spec"]["databases"] == []
+
+
+def test_a_key_spelt_like_pydantics_key_marker_is_just_unknown() -> None:
+    with pytest.raises(SpecError) as caught:
+        validate_document({**doc({}), "[key]": None})
+    [problem] = caught.value.problems
+    assert problem.path == '["[key]"]'
+    assert problem.message.startswith("unknown field '[key]'")

@@ -22,7 +22,7 @@ FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCh
 BUILT = settings(FAST, max_examples=60)
 
 text = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+    alphabet=st.characters(exclude_categories=["Cs"], exclude_characters="\x00"),
     max_size=12,
 )
 scalars = st.none() | st.booleans() | st.integers(-(10**6), 10**6) | st.floats() | text
@@ -83,7 +83,7 @@ def env_names(prefix: str) -> st.SearchStrategy[str]:
 
 
 env_values = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=10
+    alphabet=st.characters(exclude_categories=["Cs", "Cc"]), max_size=10
 ) | st.integers(0, 10**6)
 
 
