@@ -31,6 +31,11 @@ from .observe import Observation, observe
 from .plan import KindFacts, Planned, make_plan
 
 
+def captured_env_name(stack: str, key: str) -> str:
+    """Store name of an env-sourced secret's value captured at apply."""
+    return f"{stack}/env/{key}"
+
+
 class EngineError(Exception):
     """A refusal the user can act on (stale plan, missing confirmation, plan errors)."""
 
@@ -80,18 +85,24 @@ class Engine:
     def fingerprint(self, value: Sensitive) -> str:
         return value.fingerprint(self.fingerprint_secret)
 
-    def _secrets(self, workspace: str) -> SecretResolver:
+    def _secrets(self, workspace: str, stack: str) -> SecretResolver:
+        """Resolve ``from: env`` from the caller's environment, falling back to the value
+        captured at the last successful apply (so the daemon, which has no such
+        environment, can still reconcile); ``from: store`` from the workspace's store."""
         env = os.environ if self.env is None else self.env
 
         def resolve(var: str, source: str, key: str) -> str:
             if source == "env":
-                if key not in env:
-                    raise SecretUnavailable(
-                        f"environment variable {key} is not set; export it before running vibn, "
-                        f"or keep it in vibn's store with `vibn secrets set {key}` and "
-                        "`from: store`"
-                    )
-                return env[key]
+                if key in env:
+                    return env[key]
+                captured = self.store.get_secret(workspace, captured_env_name(stack, key))
+                if captured is not None:
+                    return captured.value
+                raise SecretUnavailable(
+                    f"environment variable {key} is not set; export it before running vibn, "
+                    f"or keep it in vibn's store with `vibn secrets set {key}` and "
+                    "`from: store`"
+                )
             found = self.store.get_secret(workspace, key)
             if found is None:
                 raise SecretUnavailable(
@@ -101,6 +112,15 @@ class Engine:
             return found.value
 
         return resolve
+
+    def _capture_env_secrets(self, stack: StackModel) -> None:
+        """Keep (encrypted) the env-sourced secret values a successful apply used."""
+        env = os.environ if self.env is None else self.env
+        ws, name = stack.metadata.workspace, stack.metadata.name
+        for ref_var, ref in stack.spec.secrets.items():
+            key = ref.name or ref_var
+            if ref.from_ == "env" and key in env:
+                self.store.set_secret(ws, captured_env_name(name, key), env[key])
 
     def facts(self) -> dict[str, KindFacts]:
         return {
@@ -132,10 +152,15 @@ class Engine:
         return observe(self.drivers, scope, self.recorded(workspace, stacks))
 
     # -- plan ------------------------------------------------------------------------
-    def plan(self, stack: Stack, *, destroy: bool = False) -> Planned:
+    def plan(
+        self, stack: Stack, *, destroy: bool = False, observation: Observation | None = None
+    ) -> Planned:
+        """The plan for ``stack``; pass ``observation`` to share one observation of a whole
+        workspace between several stacks (the daemon's sweep)."""
         ws, name = stack.metadata.workspace, stack.metadata.name
-        graph = Graph(ws, name) if destroy else compile_stack(stack, self._secrets(ws))
-        observation = self.observe(ws, [name])
+        graph = Graph(ws, name) if destroy else compile_stack(stack, self._secrets(ws, name))
+        if observation is None:
+            observation = self.observe(ws, [name])
         record = self.store.get_stack(ws, name)
         return make_plan(
             graph,
@@ -217,7 +242,10 @@ class Engine:
                     + ", ".join(f"{a.address} ({a.action.value})" for a in needs)
                     + f"; confirm with --confirm {name}"
                 )
-            return self._run(planned, principal, on_event)
+            result = self._run(planned, principal, on_event)
+            if result.ok and not destroy:
+                self._capture_env_secrets(stack)
+            return result
 
     def _run(self, planned: Planned, principal: str, on_event: EventSink | None) -> ApplyResult:
         plan = planned.plan
@@ -260,6 +288,9 @@ class Engine:
         self.store.finish_apply(apply_id, result.status, error=result.error, summary=summary)
         if result.ok and plan.mode == "destroy":
             self.store.delete_stack(ws, name)
+            for secret in self.store.list_secrets(ws):
+                if secret.startswith(captured_env_name(name, "")):
+                    self.store.delete_secret(ws, secret)
         elif result.ok:
             self.store.set_stack_status(ws, name, "applied")
         else:
