@@ -14,6 +14,8 @@ from typing import Any, ClassVar
 
 from vibn.providers.base import Desired, ObserveContext, Observed, Owner, Scope
 from vibn.providers.errors import InvalidError, NotFoundError
+from vibn.reconciler.plan import KindFacts
+from vibn.specs.model import Stack
 from vibn.specs.values import Sensitive, reveal
 
 _ids = itertools.count(1)
@@ -105,3 +107,34 @@ def plant(world: World, kind: str, owner: Owner, props: dict[str, Any]) -> str:
     pid = f"{kind.split('.')[-1]}-{next(_ids)}"
     world.objects[pid] = {"kind": kind, "owner": owner, "props": props}
     return pid
+
+
+#: replace fields and data-bearing flags of the Coolify kinds, as the real drivers declare
+FACTS = {
+    "coolify.project": KindFacts(frozenset(), False),
+    "coolify.application": KindFacts(frozenset({"project_uuid", "build_pack"}), False),
+    "coolify.envs": KindFacts(frozenset({"application_uuid"}), False),
+    "coolify.deployment": KindFacts(frozenset(), False),
+    "coolify.database": KindFacts(frozenset({"engine"}), True),
+    "coolify.backup": KindFacts(frozenset(), False),
+}
+
+
+def shop_stack(**spec: Any) -> Stack:
+    """A small shop: web + 2 workers, a postgres database, one env var and a secret."""
+    base: dict[str, Any] = {
+        "app": {
+            "repo": "https://github.com/acme/shop",
+            "services": [
+                {"name": "web", "ports": [3000]},
+                {"name": "worker", "type": "worker", "command": "npm run work", "replicas": 2},
+            ],
+        },
+        "env": {"NODE_ENV": "production"},
+        "secrets": {"SESSION_SECRET": {"from": "store"}},
+        "databases": [{"name": "database", "engine": "postgresql"}],
+    }
+    base.update(spec)
+    return Stack.model_validate(
+        {"apiVersion": "vibn.dev/v1", "kind": "Stack", "metadata": {"name": "shop"}, "spec": base}
+    )

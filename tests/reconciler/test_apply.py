@@ -14,35 +14,11 @@ from vibn.reconciler.engine import ConfirmationRequired, Engine, StalePlan
 from vibn.specs.model import Stack
 from vibn.state import LeaseHeld, SecretBox, Store
 
-from .fake import FakeDriver, World, plant
-
-KINDS = {
-    "coolify.project": (frozenset(), False),
-    "coolify.application": (frozenset({"project_uuid", "build_pack"}), False),
-    "coolify.envs": (frozenset({"application_uuid"}), False),
-    "coolify.deployment": (frozenset(), False),
-    "coolify.database": (frozenset({"engine"}), True),
-    "coolify.backup": (frozenset(), False),
-}
+from .fake import FACTS, FakeDriver, World, plant, shop_stack
 
 
 def doc(**spec: Any) -> Stack:
-    base: dict[str, Any] = {
-        "app": {
-            "repo": "https://github.com/acme/shop",
-            "services": [
-                {"name": "web", "ports": [3000]},
-                {"name": "worker", "type": "worker", "command": "work", "replicas": 2},
-            ],
-        },
-        "env": {"NODE_ENV": "production"},
-        "secrets": {"SESSION_SECRET": {"from": "store"}},
-        "databases": [{"name": "database", "engine": "postgresql"}],
-    }
-    base.update(spec)
-    return Stack.model_validate(
-        {"apiVersion": "vibn.dev/v1", "kind": "Stack", "metadata": {"name": "shop"}, "spec": base}
-    )
+    return shop_stack(**spec)
 
 
 @pytest.fixture
@@ -59,8 +35,8 @@ def store(tmp_path: Path) -> Store:
 
 def make_engine(store: Store, world: World, **drivers: FakeDriver) -> Engine:
     all_drivers: dict[str, Any] = {
-        kind: FakeDriver(kind, world, replace_fields=rf, data_bearing=db)
-        for kind, (rf, db) in KINDS.items()
+        kind: FakeDriver(kind, world, replace_fields=f.replace_fields, data_bearing=f.data_bearing)
+        for kind, f in FACTS.items()
     }
     all_drivers.update({d.kind: d for d in drivers.values()})
     return Engine(store, all_drivers, b"f" * 32, parallelism=4, lease_ttl=timedelta(seconds=5))

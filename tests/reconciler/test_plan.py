@@ -9,42 +9,18 @@ import pytest
 from vibn.providers.base import Observed, Owner, Recorded
 from vibn.reconciler.compile import KIND_RANK, compile_stack
 from vibn.reconciler.graph import UNKNOWN, Digest, Graph, Ref, Resource, resolve
-from vibn.reconciler.plan import ActionType, KindFacts, make_plan
+from vibn.reconciler.plan import ActionType, make_plan
 from vibn.specs.model import Stack
 from vibn.specs.values import Sensitive
 
-FACTS = {
-    "coolify.project": KindFacts(frozenset(), False),
-    "coolify.application": KindFacts(frozenset({"project_uuid", "build_pack"}), False),
-    "coolify.envs": KindFacts(frozenset({"application_uuid"}), False),
-    "coolify.deployment": KindFacts(frozenset(), False),
-    "coolify.database": KindFacts(frozenset({"engine"}), True),
-    "coolify.backup": KindFacts(frozenset(), False),
-}
+from .fake import FACTS
+from .fake import shop_stack as stack
+
 SECRETS = {"SESSION_SECRET": "s3cret-value"}
 
 
 def fp(value: Sensitive) -> str:
     return value.fingerprint(b"k" * 32)
-
-
-def stack(**spec: Any) -> Stack:
-    base: dict[str, Any] = {
-        "app": {
-            "repo": "https://github.com/acme/shop",
-            "services": [
-                {"name": "web", "ports": [3000]},
-                {"name": "worker", "type": "worker", "command": "npm run work", "replicas": 2},
-            ],
-        },
-        "env": {"NODE_ENV": "production"},
-        "secrets": {"SESSION_SECRET": {"from": "store"}},
-        "databases": [{"name": "database", "engine": "postgresql"}],
-    }
-    base.update(spec)
-    return Stack.model_validate(
-        {"apiVersion": "vibn.dev/v1", "kind": "Stack", "metadata": {"name": "shop"}, "spec": base}
-    )
 
 
 def resolver(var: str, source: str, key: str) -> str:
