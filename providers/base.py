@@ -20,6 +20,9 @@ from typing import Any, ClassVar, Protocol
 from vibn.specs.values import Condition
 
 MARK_PREFIX = "vibn:"
+#: the stack name in the ownership marks of a workspace-wide object (the workspace bucket,
+#: the workspace log bucket): every stack of the workspace sees it, none deletes it
+SHARED = "-"
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from vibn.providers.base import Desired, Driver, Observed, Owner, Recorded
+from vibn.providers.base import SHARED, Desired, Driver, Observed, Owner, Recorded
 from vibn.providers.errors import NotFoundError, ProviderError
 from vibn.state import JournalPhase, Store
 
@@ -102,7 +102,9 @@ class Applier:
 
     # -- helpers ---------------------------------------------------------------------
     def _owner(self, address: str) -> Owner:
-        return Owner(self.plan.workspace, self.plan.stack, address)
+        res = self.planned.graph.resources.get(address)
+        stack = SHARED if res is not None and res.shared else self.plan.stack
+        return Owner(self.plan.workspace, stack, address)
 
     def _lookup(self, address: str) -> Mapping[str, Any] | None:
         with self._lock:

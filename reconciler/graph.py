@@ -140,6 +140,9 @@ class Resource:
     props: Mapping[str, Any]
     section: str
     depends_on: frozenset[str] = frozenset()
+    #: a workspace-wide object (owner stack ``-``): created or updated by any stack that
+    #: needs it, deleted by none
+    shared: bool = False
 
     def dependencies(self) -> frozenset[str]:
         """Explicit dependencies plus every address its props refer to."""

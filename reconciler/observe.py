@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from vibn.providers.base import Driver, Observed, Recorded, Scope
+from vibn.providers.base import SHARED, Driver, Observed, Recorded, Scope
 from vibn.providers.errors import ProviderError
 
 
@@ -24,7 +24,10 @@ class Observation:
     objects: dict[str, list[Observed]] = field(default_factory=dict)
 
     def for_stack(self, stack: str) -> list[Observed]:
-        return [o for objs in self.objects.values() for o in objs if o.owner.stack == stack]
+        """The stack's own objects and the workspace-wide ones every stack shares."""
+        return [
+            o for objs in self.objects.values() for o in objs if o.owner.stack in (stack, SHARED)
+        ]
 
 
 @dataclass
@@ -72,6 +75,7 @@ def observe(
         observation.objects[kind] = [
             o
             for o in objects
-            if o.owner.workspace == scope.workspace and o.owner.stack in scope.stacks
+            if o.owner.workspace == scope.workspace
+            and (o.owner.stack in scope.stacks or o.owner.stack == SHARED)
         ]
     return observation

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from vibn.providers.base import Observed, Recorded
+from vibn.providers.base import SHARED, Observed, Recorded
 from vibn.specs.values import Sensitive
 
 from .diff import FieldChange, diff
@@ -226,6 +226,7 @@ def make_plan(
     decided: dict[str, ActionType] = {}
     outputs: dict[str, Mapping[str, Any]] = {}
     errors = list(graph.errors)
+    warnings = list(graph.warnings)
     deletes: list[tuple[Action, Observed]] = []
 
     def lookup(address: str) -> Mapping[str, Any] | None:
@@ -270,6 +271,13 @@ def make_plan(
 
     for address in sorted(by_address):
         for obj in by_address[address]:
+            if obj.owner.stack == SHARED:
+                if mode == "destroy":
+                    warnings.append(
+                        f"{address} is shared by every stack of workspace {graph.workspace} "
+                        "and is kept"
+                    )
+                continue
             kind_facts = facts.get(obj.kind)
             deletes.append(
                 (
@@ -306,7 +314,7 @@ def make_plan(
         document=document,
         document_digest=document_digest,
         actions=actions,
-        warnings=list(graph.warnings),
+        warnings=warnings,
         errors=errors,
         lineage=lineage,
     )

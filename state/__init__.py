@@ -18,12 +18,14 @@ from vibn.state.records import (
     JournalPhase,
     Lease,
     LedgerEntry,
+    ReconcileSchedule,
     RecordedResource,
     RevisionRecord,
     StackRecord,
     StackStatus,
     WorkspaceRecord,
 )
+from vibn.state._service import stack_lease_key
 from vibn.state.store import Store
 
 __all__ = [
@@ -38,6 +40,7 @@ __all__ = [
     "Lease",
     "LeaseHeld",
     "LedgerEntry",
+    "ReconcileSchedule",
     "RecordedResource",
     "RevisionConflict",
     "RevisionRecord",
@@ -48,4 +51,5 @@ __all__ = [
     "StateError",
     "Store",
     "WorkspaceRecord",
+    "stack_lease_key",
 ]

@@ -58,6 +58,19 @@ class StackRecord:
 
 
 @dataclass(frozen=True)
+class ReconcileSchedule:
+    """The daemon's bookkeeping on one stack."""
+
+    workspace: str
+    name: str
+    #: when the daemon should visit next; None means as soon as it can
+    next_reconcile_at: datetime | None
+    last_reconciled_at: datetime | None
+    #: consecutive failed visits (0 after a good one), for exponential backoff
+    failures: int
+
+
+@dataclass(frozen=True)
 class RevisionRecord:
     workspace: str
     stack: str

@@ -107,6 +107,27 @@ class Stack(Base):
     drift_policy: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: when the daemon should visit next; NULL means "as soon as it can"
+    next_reconcile_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, nullable=True, index=True
+    )
+    last_reconciled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: consecutive failed daemon visits, for exponential backoff
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class PlanRow(Base):
+    """A plan as it was shown, kept so that applying by ``plan_id`` applies exactly it."""
+
+    __tablename__ = "plans"
+    __table_args__ = (UniqueConstraint("stack_id", "plan_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    stack_id: Mapped[int] = mapped_column(ForeignKey("stacks.id", ondelete="CASCADE"))
+    plan_id: Mapped[str] = mapped_column(String(32))
+    revision: Mapped[int] = mapped_column(Integer)
+    document: Mapped[dict[str, Any]] = mapped_column(Json)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Revision(Base):

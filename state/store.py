@@ -1,7 +1,8 @@
 """The state store: the one door to vibn's database.
 
 ``Store`` gathers the store's parts (stacks and revisions, resources, applies and their
-journal, leases, audit and events, accounts, secrets, the ledger), each a small mixin in
+journal, leases, audit and events, accounts, secrets, the ledger, saved plans and the
+daemon's schedule), each a small mixin in
 its own module over the shared plumbing of ``_core``. Dependencies are explicit: the
 database URL, the ``SecretBox`` and the clock are passed in, never read from the
 environment. Every call is its own transaction, so one ``Store`` serves many threads.
@@ -22,12 +23,23 @@ from vibn.state._ledger import LedgerOps
 from vibn.state._logs import LogOps
 from vibn.state._resources import ResourceOps
 from vibn.state._secrets import SecretOps
+from vibn.state._service import ServiceOps
 from vibn.state._stacks import StackOps
 from vibn.state.crypto import SecretBox
 from vibn.state.engine import open_engines
 
 
-class Store(StackOps, ResourceOps, ApplyOps, LeaseOps, LogOps, AccountOps, SecretOps, LedgerOps):
+class Store(
+    StackOps,
+    ResourceOps,
+    ApplyOps,
+    LeaseOps,
+    LogOps,
+    AccountOps,
+    SecretOps,
+    LedgerOps,
+    ServiceOps,
+):
     """vibn's recorded state, in SQLite or PostgreSQL."""
 
     @classmethod

@@ -209,3 +209,28 @@ def test_graph_cycle_is_refused() -> None:
     g.add(Resource("b", "k", {"x": Ref("a", "uuid")}, "app"))
     with pytest.raises(ValueError, match="cycle"):
         g.order()
+
+
+def test_shared_workspace_objects_are_never_deleted_by_a_stack() -> None:
+    shared = Observed(
+        "workspace.bucket",
+        "gcp.bucket",
+        "vibn-ws-default",
+        Owner("default", "-", "workspace.bucket"),
+        {"name": "vibn-ws-default"},
+        {},
+    )
+    plan = plan_for(stack(), [shared]).plan
+    assert all(a.address != "workspace.bucket" for a in plan.actions)
+    graph = compile_stack(stack(), resolver)
+    destroy = make_plan(
+        Graph(graph.workspace, graph.stack),
+        [shared],
+        {},
+        FACTS,
+        fingerprint=fp,
+        document={},
+        document_digest="d",
+        mode="destroy",
+    ).plan
+    assert destroy.actions == [] and any("shared" in w and "kept" in w for w in destroy.warnings)

@@ -187,6 +187,6 @@ def test_process_race_on_a_fresh_sqlite_file(tmp_path: Path) -> None:
         words == ["held", winners[0]] for name, words in results.items() if name not in winners
     )
     with Store.open(url, SecretBox(bytes(32))) as store:
-        assert store.migration_status() == ("0001", "0001")
+        assert store.migration_status() == ("0002", "0002")
         holder = store.lease_holder("stack:default/mysaas")
         assert holder is not None and holder.holder == winners[0]

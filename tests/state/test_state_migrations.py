@@ -33,6 +33,7 @@ TABLES = {
     "secrets",
     "ledger",
     "events",
+    "plans",
 }
 
 
@@ -41,10 +42,10 @@ def test_a_fresh_database_is_migrated_to_head(
 ) -> None:
     with Store.open(fresh_db_url, box, clock) as store:
         assert store.migration_status() == (head(), head())
-        assert head() == "0001"
+        assert head() == "0002"
         store.put_revision("default", "web", {"spec": {}}, "d1")
     with Store.open(fresh_db_url, box, clock) as again:
-        assert again.migration_status() == ("0001", "0001")
+        assert again.migration_status() == ("0002", "0002")
         stack = again.get_stack("default", "web")
         assert stack is not None and stack.revision == 1
 
@@ -83,7 +84,7 @@ def test_sqlite_runs_in_wal_mode(tmp_path: Path, box: SecretBox) -> None:
 
 def test_sqlite_directories_are_created(tmp_path: Path, box: SecretBox) -> None:
     with Store.open(f"sqlite:///{tmp_path}/a/b/state.db", box) as store:
-        assert store.migration_status() == ("0001", "0001")
+        assert store.migration_status() == ("0002", "0002")
     assert (tmp_path / "a" / "b" / "state.db").exists()
 
 
@@ -109,7 +110,7 @@ def test_a_missing_postgresql_database_is_created(pg_database: str, box: SecretB
         with Store.open(
             f"{server.replace('postgresql://', 'postgresql+psycopg://')}/{name}", box
         ) as store:
-            assert store.migration_status() == ("0001", "0001")
+            assert store.migration_status() == ("0002", "0002")
             store.put_revision("default", "web", {}, "d")
     finally:
         with psycopg.connect(pg_database, autocommit=True) as conn:
