@@ -20,6 +20,7 @@ from vibn.providers.coolify.images import image_for
 from vibn.specs.model import BACKUP_ENGINES, Database, Service, Stack
 from vibn.specs.values import Sensitive
 
+from .compile_gcp import Platform, compile_cron, compile_logs, compile_queues, compile_storage
 from .graph import Digest, Graph, Ref, Resource
 
 ENVIRONMENT = "production"
@@ -32,16 +33,13 @@ KIND_RANK: dict[str, int] = {
     "coolify.backup": 2,
     "coolify.envs": 2,
     "coolify.deployment": 3,
-}
-
-#: kinds the stack's later sections compile to, with the issue that brings their driver
-PENDING_KINDS: dict[str, str] = {
-    "gcp.bucket": "storage",
-    "gcp.scheduler_job": "cron",
-    "gcp.tasks_queue": "queues",
-    "gcp.log_bucket": "logs",
-    "domain.registration": "domain",
-    "ses.identity": "email",
+    "gcp.bucket": 0,
+    "gcp.bucket_lifecycle": 1,
+    "gcp.hmac_key": 1,
+    "gcp.scheduler_job": 4,
+    "gcp.tasks_queue": 1,
+    "gcp.log_bucket": 0,
+    "gcp.log_sink": 1,
 }
 
 
@@ -49,7 +47,8 @@ class SecretUnavailable(Exception):
     """A secret the stack references cannot be resolved (message says how to fix it)."""
 
 
-#: (env var name, where from ("env"|"store"), key) -> value; raises SecretUnavailable
+#: (env var name, where from ("env"|"store"|"generated"), key) -> value; raises
+#: SecretUnavailable. "generated" values are made once per stack and kept in the store.
 SecretResolver = Callable[[str, str, str], str]
 
 
@@ -57,8 +56,9 @@ def database_env_var(db: Database) -> str:
     return db.env_var or db.name.upper().replace("-", "_") + "_URL"
 
 
-def compile_stack(stack: Stack, secrets: SecretResolver) -> Graph:
+def compile_stack(stack: Stack, secrets: SecretResolver, platform: Platform | None = None) -> Graph:
     """The resource graph of ``stack``; problems that block a plan land in ``graph.errors``."""
+    platform = platform or Platform()
     ws, name, spec = stack.metadata.workspace, stack.metadata.name, stack.spec
     graph = Graph(workspace=ws, stack=name)
     if spec.app or spec.databases:
@@ -82,25 +82,28 @@ def compile_stack(stack: Stack, secrets: SecretResolver) -> Graph:
             graph.errors.append(f"spec.secrets.{var}: {exc}")
     for db in spec.databases:
         shared_env[database_env_var(db)] = Ref(f"database.{db.name}", "internal_db_url")
+    token = None
+    if spec.cron:
+        try:
+            token = Sensitive(secrets("VIBN_CRON_TOKEN", "generated", "cron-token"))
+        except SecretUnavailable as exc:
+            graph.errors.append(f"spec.cron: {exc}")
+    shared_env.update(compile_storage(graph, stack, platform))
+    shared_env.update(compile_queues(graph, stack, platform))
+    shared_env.update(compile_cron(graph, stack, platform, token))
+    shared_env.update(compile_logs(graph, stack, platform))
 
     if spec.app:
         for service in spec.app.services:
             for n in range(1, service.replicas + 1):
                 _compile_replica(graph, stack, service, n, shared_env)
 
-    for section, kind in (
-        ("storage", "gcp.bucket"),
-        ("logs", "gcp.log_bucket"),
-        ("domain", "domain.registration"),
-        ("email", "ses.identity"),
-    ):
+    # sections whose drivers come with the domain/email issue: compiled to their future
+    # kinds, so the plan names the missing driver precisely
+    for section, kind in (("domain", "domain.registration"), ("email", "ses.identity")):
         value = getattr(spec, section)
         if value is not None:
             graph.add(Resource(section, kind, value.model_dump(by_alias=True), section=section))
-    for job in spec.cron:
-        graph.add(Resource(f"cron.{job.name}", "gcp.scheduler_job", job.model_dump(), "cron"))
-    for queue in spec.queues:
-        graph.add(Resource(f"queue.{queue.name}", "gcp.tasks_queue", queue.model_dump(), "queues"))
     return graph
 
 

@@ -9,12 +9,13 @@ file goes through the very same check, so it is applied exactly or not at all.
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -26,6 +27,7 @@ from vibn.state import LeaseHeld, Store
 
 from .apply import Applier, ApplyResult, EventSink
 from .compile import KIND_RANK, SecretResolver, SecretUnavailable, compile_stack
+from .compile_gcp import Platform
 from .graph import Graph
 from .observe import Observation, observe
 from .plan import KindFacts, Planned, make_plan
@@ -80,6 +82,7 @@ class Engine:
     parallelism: int = 8
     lease_ttl: timedelta = timedelta(seconds=60)
     env: Mapping[str, str] | None = None
+    platform: Platform = field(default_factory=Platform)
 
     # -- helpers ---------------------------------------------------------------------
     def fingerprint(self, value: Sensitive) -> str:
@@ -92,6 +95,14 @@ class Engine:
         env = os.environ if self.env is None else self.env
 
         def resolve(var: str, source: str, key: str) -> str:
+            if source == "generated":
+                name = f"{stack}/generated/{key}"
+                found = self.store.get_secret(workspace, name)
+                if found is None:
+                    self.store.set_secret(workspace, name, secrets.token_urlsafe(32))
+                    found = self.store.get_secret(workspace, name)
+                assert found is not None
+                return found.value
             if source == "env":
                 if key in env:
                     return env[key]
@@ -158,7 +169,11 @@ class Engine:
         """The plan for ``stack``; pass ``observation`` to share one observation of a whole
         workspace between several stacks (the daemon's sweep)."""
         ws, name = stack.metadata.workspace, stack.metadata.name
-        graph = Graph(ws, name) if destroy else compile_stack(stack, self._secrets(ws, name))
+        graph = (
+            Graph(ws, name)
+            if destroy
+            else compile_stack(stack, self._secrets(ws, name), self.platform)
+        )
         if observation is None:
             observation = self.observe(ws, [name])
         record = self.store.get_stack(ws, name)
@@ -289,7 +304,7 @@ class Engine:
         if result.ok and plan.mode == "destroy":
             self.store.delete_stack(ws, name)
             for secret in self.store.list_secrets(ws):
-                if secret.startswith(captured_env_name(name, "")):
+                if secret.startswith(f"{name}/"):
                     self.store.delete_secret(ws, secret)
         elif result.ok:
             self.store.set_stack_status(ws, name, "applied")

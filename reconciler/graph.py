@@ -96,12 +96,32 @@ def _hashable(value: Any, fingerprint: Fingerprint) -> Any:
     return value
 
 
-Expr = Ref | Digest
+@dataclass(frozen=True)
+class Join:
+    """Text made of literal parts and refs: ``Join((Ref("app.web-1", "fqdn"), "/tasks"))``."""
+
+    parts: tuple[Any, ...]
+
+    def __str__(self) -> str:
+        return "".join(str(p) for p in self.parts)
+
+    def resolve(self, lookup: OutputLookup, fingerprint: Fingerprint) -> Any:
+        values = [resolve(p, lookup, fingerprint) for p in self.parts]
+        if any(v is UNKNOWN or v is None for v in values):
+            return UNKNOWN
+        return "".join(str(v) for v in values)
+
+    def refs(self) -> Iterator[Ref]:
+        for part in self.parts:
+            yield from find_refs(part)
+
+
+Expr = Ref | Digest | Join
 
 
 def resolve(value: Any, lookup: OutputLookup, fingerprint: Fingerprint) -> Any:
     """``value`` with every expression replaced by its value (or UNKNOWN)."""
-    if isinstance(value, Ref | Digest):
+    if isinstance(value, Ref | Digest | Join):
         return value.resolve(lookup, fingerprint)
     if isinstance(value, Mapping):
         return {k: resolve(v, lookup, fingerprint) for k, v in value.items()}
@@ -111,7 +131,7 @@ def resolve(value: Any, lookup: OutputLookup, fingerprint: Fingerprint) -> Any:
 
 
 def find_refs(value: Any) -> Iterator[Ref]:
-    if isinstance(value, Ref | Digest):
+    if isinstance(value, Ref | Digest | Join):
         yield from value.refs()
     elif isinstance(value, Mapping):
         for v in value.values():

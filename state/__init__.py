@@ -5,6 +5,7 @@ PostgreSQL for the API and daemon replicas. Secrets are sealed with AES-256-GCM 
 they reach the database. Only ``vibn.specs`` is imported from the rest of vibn.
 """
 
+from vibn.state._service import stack_lease_key
 from vibn.state.crypto import SecretBox
 from vibn.state.errors import LeaseHeld, RevisionConflict, StackNotFound, StateError
 from vibn.state.records import (
@@ -25,7 +26,6 @@ from vibn.state.records import (
     StackStatus,
     WorkspaceRecord,
 )
-from vibn.state._service import stack_lease_key
 from vibn.state.store import Store
 
 __all__ = [

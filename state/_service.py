@@ -72,9 +72,7 @@ class ServiceOps(StoreCore):
                 select(PlanRow.document)
                 .join(Stack, PlanRow.stack_id == Stack.id)
                 .join(Workspace, Stack.workspace_id == Workspace.id)
-                .where(
-                    Workspace.name == workspace, Stack.name == stack, PlanRow.plan_id == plan_id
-                )
+                .where(Workspace.name == workspace, Stack.name == stack, PlanRow.plan_id == plan_id)
             ).scalar_one_or_none()
         if document is None:
             return None

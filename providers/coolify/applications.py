@@ -104,6 +104,12 @@ def join_image(name: object, tag: object) -> str | None:
     return f"{name}@{tag}" if tag.startswith("sha256:") else f"{name}:{tag}"
 
 
+def primary_url(fqdn: object) -> str | None:
+    """The first of an app's domains, without a trailing slash (None when it has none)."""
+    first = str(fqdn or "").split(",")[0].strip()
+    return first.rstrip("/") or None
+
+
 def normal_domains(fqdn: object) -> str | None:
     """``fqdn`` as a comma-separated list without blanks; None when the app has none."""
     if not fqdn:
@@ -164,7 +170,7 @@ def application_props(
 
 
 class ApplicationDriver:
-    """props: see ``application_props``; outputs ``{"uuid", "fqdn", "status"}``."""
+    """props: see ``application_props``; outputs ``{"uuid", "fqdn", "status", "url"}``."""
 
     kind: ClassVar[str] = "coolify.application"
     replace_fields: ClassVar[frozenset[str]] = frozenset(
@@ -271,6 +277,9 @@ class ApplicationDriver:
                 "uuid": str(app["uuid"]),
                 "fqdn": normal_domains(app.get("fqdn")),
                 "status": app.get("status"),
+                # where the app answers (custom or generated domain): cron and queue
+                # targets are built on it
+                "url": primary_url(app.get("fqdn")),
             },
         )
 

@@ -26,9 +26,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("stacks") as batch:
         batch.add_column(sa.Column("next_reconcile_at", sa.DateTime(timezone=True), nullable=True))
-        batch.add_column(
-            sa.Column("last_reconciled_at", sa.DateTime(timezone=True), nullable=True)
-        )
+        batch.add_column(sa.Column("last_reconciled_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(
             sa.Column("failures", sa.Integer(), nullable=False, server_default=sa.text("0"))
         )
