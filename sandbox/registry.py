@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from vibn.sandbox.coolify import create_emulator as _coolify
 from vibn.sandbox.emulator import EmulatorFactory
+from vibn.sandbox.gcplogging import create_emulator as _logging
+from vibn.sandbox.gcs import create_emulator as _storage
+from vibn.sandbox.scheduler import create_emulator as _scheduler
+from vibn.sandbox.tasks import create_emulator as _tasks
 
 EMULATORS: dict[str, EmulatorFactory] = {
     "coolify": _coolify,
+    "storage": _storage,
+    "logging": _logging,
+    "scheduler": _scheduler,
+    "tasks": _tasks,
 }

@@ -5,9 +5,10 @@ answers all three with the same rules: names follow the DNS-ish bucket naming
 rules, ``location`` is stored upper-case with its ``locationType``, labels obey
 GCP label syntax, lifecycle rules name a known action and a non-empty condition,
 and ``iamConfiguration`` keeps ``bucketPolicyOnly`` as a mirror of
-``uniformBucketLevelAccess`` (the client also sends ``publicAccessPrevention:
-"inherited"`` whenever it touches the block). ``normalise`` turns a merged
-document into the stored one or raises the 400 GCS would send.
+``uniformBucketLevelAccess``, which wins when both are sent (the client also
+sends ``publicAccessPrevention: "inherited"`` whenever it touches the block).
+``normalise`` turns a merged document into the stored one or raises the 400 GCS
+would send.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ UBLA_LOCK_SECONDS = 90 * 86400
 SOFT_DELETE_DEFAULT = 7 * 86400
 SOFT_DELETE_MAX = 90 * 86400
 
-#: fields stored as the client sent them (vibn does not drive them; kept so a round trip is faithful)
+#: stored as the client sent them: vibn does not drive them, but a round trip stays faithful
 PASSTHROUGH = frozenset(
     {"cors", "website", "logging", "billing", "defaultEventBasedHold", "retentionPolicy"}
 )
@@ -139,7 +140,9 @@ def _lifecycle(raw: Any) -> dict[str, Any] | None:
             STORAGE_CLASSES
         ):
             invalid("Invalid argument: SetStorageClass needs a valid storageClass.")
-        out.append({"action": copy.deepcopy(action), "condition": _condition(rule.get("condition"))})
+        out.append(
+            {"action": copy.deepcopy(action), "condition": _condition(rule.get("condition"))}
+        )
     return {"rule": out} if out else None
 
 
@@ -159,11 +162,7 @@ def iam_configuration(raw: Any, previous: dict[str, Any] | None, now: float) -> 
     raw = raw if isinstance(raw, dict) else {}
     ubla = _enabled(raw.get("uniformBucketLevelAccess"), "uniformBucketLevelAccess")
     bpo = _enabled(raw.get("bucketPolicyOnly"), "bucketPolicyOnly")
-    if ubla is not None and bpo is not None and ubla != bpo:
-        invalid(
-            "Invalid argument: uniformBucketLevelAccess and bucketPolicyOnly must agree "
-            "(bucketPolicyOnly is the former name of uniform bucket-level access)."
-        )
+    # google-cloud-storage sends the stale mirror beside a changed UBLA: the new name wins
     enabled = bool(ubla if ubla is not None else bpo)
     was = (previous or {}).get("uniformBucketLevelAccess", {})
     locked_time = was.get("lockedTime") if was.get("enabled") else None
@@ -184,7 +183,7 @@ def iam_configuration(raw: Any, previous: dict[str, Any] | None, now: float) -> 
     }
 
 
-def _soft_delete(raw: Any, now: float) -> dict[str, Any]:
+def _soft_delete(raw: Any, previous: Any, now: float) -> dict[str, Any]:
     seconds: Any = SOFT_DELETE_DEFAULT
     if isinstance(raw, dict) and raw.get("retentionDurationSeconds") is not None:
         seconds = raw["retentionDurationSeconds"]
@@ -194,7 +193,8 @@ def _soft_delete(raw: Any, now: float) -> dict[str, Any]:
         invalid("Invalid argument: softDeletePolicy.retentionDurationSeconds must be an integer.")
     if value != 0 and not SOFT_DELETE_DEFAULT <= value <= SOFT_DELETE_MAX:
         invalid("The soft delete retention duration must be 0 or between 7 and 90 days.")
-    effective = raw.get("effectiveTime") if isinstance(raw, dict) else None
+    kept = isinstance(previous, dict) and previous.get("retentionDurationSeconds") == str(value)
+    effective = previous.get("effectiveTime") if kept else None
     return {"retentionDurationSeconds": str(value), "effectiveTime": effective or rfc3339(now)}
 
 
@@ -215,7 +215,9 @@ def normalise(doc: dict[str, Any], previous: dict[str, Any] | None, now: float) 
             (previous or {}).get("iamConfiguration"),
             now,
         ),
-        "softDeletePolicy": _soft_delete(doc.get("softDeletePolicy"), now),
+        "softDeletePolicy": _soft_delete(
+            doc.get("softDeletePolicy"), (previous or {}).get("softDeletePolicy"), now
+        ),
     }
     labels = _labels(doc.get("labels"))
     if labels:

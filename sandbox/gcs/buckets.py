@@ -155,7 +155,8 @@ def insert_bucket(call: Call) -> Response:
             fail(
                 409,
                 "conflict",
-                "Your previous request to create the named bucket succeeded and you already own it.",
+                "Your previous request to create the named bucket succeeded "
+                "and you already own it.",
             )
         fail(
             409,
@@ -247,12 +248,14 @@ def patch_bucket(call: Call) -> Response:
     changes = {k: v for k, v in body.items() if k in WRITABLE}
     merge_patch(merged, changes)
     iam_change = changes.get("iamConfiguration")
-    if isinstance(iam_change, dict) and isinstance(merged.get("iamConfiguration"), dict):
-        # the block the client named wins over the stale mirror it did not send
-        if "uniformBucketLevelAccess" in iam_change and "bucketPolicyOnly" not in iam_change:
-            merged["iamConfiguration"].pop("bucketPolicyOnly", None)
-        elif "bucketPolicyOnly" in iam_change and "uniformBucketLevelAccess" not in iam_change:
-            merged["iamConfiguration"].pop("uniformBucketLevelAccess", None)
+    if (
+        isinstance(iam_change, dict)
+        and isinstance(merged.get("iamConfiguration"), dict)
+        and "bucketPolicyOnly" in iam_change
+        and "uniformBucketLevelAccess" not in iam_change
+    ):
+        # only the former name was sent: it wins over the stored mirror
+        merged["iamConfiguration"].pop("uniformBucketLevelAccess", None)
     fields = normalise(merged, rec, call.store.now())
     _check_acl_params(call, fields)
     return _store_fields(call, rec, fields)

@@ -6,7 +6,9 @@ partial-response parameter, RFC 3339 timestamps, a project *number* beside the
 project id, and booleans in the query string spelt ``true`` or ``True``
 (google-cloud-logging's HTTP client sends the latter). The Storage and Logging
 emulators both use these, and both keep their records in one JSON document
-behind one lock, persisted after every change: ``JsonStore``.
+behind one lock, persisted after every change: ``JsonStore``. A fault injected
+through ``/_sandbox/faults`` without a body answers in the service's own error
+shape (``ShapedFaults``), so a client reports it as it would report Google.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ import binascii
 import hashlib
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from vibn.sandbox.control import ControlState, Fault
 from vibn.sandbox.persist import read_json, write_json_atomic
 
 T = TypeVar("T")
@@ -157,3 +161,17 @@ class JsonStore:
             self.data = self.empty()
             self._dirty = True
             self.flush()
+
+
+class ShapedFaults(ControlState):
+    """Faults injected without a body answer with ``body_for(status)``."""
+
+    def __init__(self, body_for: Callable[[int], dict[str, Any]]) -> None:
+        super().__init__()
+        self.body_for = body_for
+
+    def take_fault(self, method: str, path: str) -> Fault | None:
+        fault = super().take_fault(method, path)
+        if fault is None or fault.status is None or fault.body is not None or fault.text:
+            return fault
+        return replace(fault, body=self.body_for(fault.status))

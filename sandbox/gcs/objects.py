@@ -168,7 +168,7 @@ def list_objects(call: Call) -> Response:
     except PageTokenError as exc:
         page_token_error(exc)
     doc: dict[str, Any] = {"kind": "storage#objects"}
-    items = [object_view(call, rec) for k in page if (rec := entries[k]) is not None]
+    items = [object_view(call, found) for k in page if (found := entries[k]) is not None]
     prefixes = [k for k in page if entries[k] is None]
     if items:
         doc["items"] = items
@@ -181,7 +181,7 @@ def list_objects(call: Call) -> Response:
 
 def get_object(call: Call) -> Response:
     rec = _find(call)
-    if call.query.get("alt") != "media" and call.method == "GET" and "download" not in call.path:
+    if call.query.get("alt") != "media" and not call.path.startswith(DOWNLOAD + "/"):
         return call.reply(object_view(call, rec))
     headers = {
         "x-goog-hash": f"crc32c={rec['crc32c']},md5={rec['md5Hash']}",

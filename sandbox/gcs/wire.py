@@ -41,7 +41,11 @@ class GcsError(Exception):
         self.location_type = location_type
 
     def body(self) -> dict[str, Any]:
-        detail: dict[str, Any] = {"message": self.message, "domain": "global", "reason": self.reason}
+        detail: dict[str, Any] = {
+            "message": self.message,
+            "domain": "global",
+            "reason": self.reason,
+        }
         if self.location_type is not None:
             detail["locationType"] = self.location_type
         if self.location is not None:
@@ -75,6 +79,7 @@ class Call:
     """One API request as a handler sees it (path parameters already unquoted)."""
 
     method: str
+    path: str
     params: dict[str, str]
     query: dict[str, str]
     body: bytes
@@ -116,6 +121,28 @@ class Call:
     def reply(self, doc: Mapping[str, Any], status: int = 200) -> Response:
         """``doc`` as JSON, trimmed to the ``fields`` the client asked for."""
         return JSONResponse(select_fields(dict(doc), self.query.get("fields")), status)
+
+
+#: what GCS answers for a bare HTTP status (used for injected faults): reason, message
+_STATUS_DEFAULTS: dict[int, tuple[str, str]] = {
+    400: ("invalid", "Invalid argument."),
+    401: ("required", "Anonymous caller does not have storage.buckets.get access."),
+    403: ("forbidden", "Access denied."),
+    404: ("notFound", "Not Found"),
+    409: ("conflict", "Conflict"),
+    412: ("conditionNotMet", "Precondition Failed"),
+    429: ("rateLimitExceeded", "The rate of requests is too high. Please slow down."),
+    500: ("backendError", "Backend Error"),
+    502: ("backendError", "Bad Gateway"),
+    503: ("backendError", "Backend Error"),
+    504: ("backendError", "Gateway Timeout"),
+}
+
+
+def error_body_for(status: int) -> dict[str, Any]:
+    """The GCS-shaped JSON for a bare HTTP ``status``."""
+    reason, message = _STATUS_DEFAULTS.get(status, ("backendError", "Error"))
+    return GcsError(status, reason, message).body()
 
 
 def no_content() -> Response:
