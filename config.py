@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,13 @@ ENV_VARS: dict[str, str] = {
     "VIBN_COOLIFY_TOKEN": "Coolify API token (Bearer)",
     "VIBN_COOLIFY_SERVER_UUID": "Coolify server to deploy on (default: the first usable one)",
     "VIBN_PARALLELISM": "provider calls run at once during apply (default 8)",
-    "VIBN_GCP_PROJECT": "Google Cloud project",
+    "VIBN_GCP_PROJECT": "Google Cloud project (unset: every Google API uses the sandbox)",
+    "VIBN_GCP_STORAGE_URL": "Cloud Storage endpoint (also STORAGE_EMULATOR_HOST)",
+    "VIBN_GCP_SCHEDULER_URL": "Cloud Scheduler endpoint",
+    "VIBN_GCP_TASKS_URL": "Cloud Tasks endpoint",
+    "VIBN_GCP_LOGGING_URL": "Cloud Logging endpoint",
+    "VIBN_GCP_SERVICE_ACCOUNT": "service account whose HMAC keys give apps S3-style storage "
+    "access (default vibn-storage@PROJECT.iam.gserviceaccount.com)",
     "VIBN_GCP_REGION": "Google Cloud region (Canadian only; default northamerica-northeast1)",
     "VIBN_AWS_REGION": "AWS region for SES (Canadian only; default ca-central-1)",
 }
@@ -56,6 +62,8 @@ class Settings:
     gcp_project: str | None
     gcp_region: str
     aws_region: str
+    gcp_urls: dict[str, str | None] = field(default_factory=dict)
+    gcp_service_account: str | None = None
 
     @property
     def sandbox_dir(self) -> Path:
@@ -128,8 +136,16 @@ def load_settings(cwd: Path, environ: Mapping[str, str]) -> Settings:
             raise ValueError
     except ValueError:
         raise ConfigError(f"parallelism {raw_parallelism!r} must be a whole number 1-64") from None
+    gcp_urls = {
+        api: pick(f"VIBN_GCP_{api.upper()}_URL", "gcp", f"{api}_url")
+        for api in ("storage", "scheduler", "tasks", "logging")
+    }
+    if not gcp_urls["storage"] and environ.get("STORAGE_EMULATOR_HOST"):
+        gcp_urls["storage"] = environ["STORAGE_EMULATOR_HOST"]
     return Settings(
         home=home,
+        gcp_urls=gcp_urls,
+        gcp_service_account=pick("VIBN_GCP_SERVICE_ACCOUNT", "gcp", "service_account"),
         database_url=database_url,
         secrets_key=environ.get("VIBN_SECRETS_KEY") or None,
         coolify=coolify,

@@ -248,19 +248,38 @@ class Engine:
                 )
             if plan_json.get("stack", {}).get("lineage") not in (None, plan.lineage):
                 raise StalePlan("plan was made for another incarnation of this stack")
-            if plan.errors:
-                raise EngineError("the plan has errors:\n" + "\n".join(plan.errors))
-            needs = plan.confirmations_needed()
-            if needs and not confirm:
-                raise ConfirmationRequired(
-                    "these would delete or replace data: "
-                    + ", ".join(f"{a.address} ({a.action.value})" for a in needs)
-                    + f"; confirm with --confirm {name}"
-                )
-            result = self._run(planned, principal, on_event)
-            if result.ok and not destroy:
-                self._capture_env_secrets(stack)
-            return result
+            return self.apply_planned(
+                planned, confirm=confirm, principal=principal, on_event=on_event
+            )
+
+    def apply_planned(
+        self,
+        planned: Planned,
+        *,
+        confirm: bool = False,
+        principal: str = "cli",
+        on_event: EventSink | None = None,
+    ) -> ApplyResult:
+        """Run a plan the caller has just made while holding the stack's lease.
+
+        ``apply`` comes here under the lease it took; the daemon comes here with the lease
+        it claimed along with the stack, so nothing is re-planned and no lease is taken.
+        Plan errors and unconfirmed data-bearing deletes or replacements are refused.
+        """
+        plan = planned.plan
+        if plan.errors:
+            raise EngineError("the plan has errors:\n" + "\n".join(plan.errors))
+        needs = plan.confirmations_needed()
+        if needs and not confirm:
+            raise ConfirmationRequired(
+                "these would delete or replace data: "
+                + ", ".join(f"{a.address} ({a.action.value})" for a in needs)
+                + f"; confirm with --confirm {plan.stack}"
+            )
+        result = self._run(planned, principal, on_event)
+        if result.ok and plan.mode == "apply":
+            self._capture_env_secrets(StackModel.model_validate(plan.document))
+        return result
 
     def _run(self, planned: Planned, principal: str, on_event: EventSink | None) -> ApplyResult:
         plan = planned.plan
@@ -322,9 +341,14 @@ class Engine:
         return result
 
     # -- status ----------------------------------------------------------------------
-    def refresh_conditions(self, workspace: str, stack: str) -> dict[str, tuple[Condition, ...]]:
-        """Advance pending conditions (deployments, later DNS, certificates, email)."""
-        observed = self.observe(workspace, [stack]).for_stack(stack)
+    def refresh_conditions(
+        self, workspace: str, stack: str, *, observation: Observation | None = None
+    ) -> dict[str, tuple[Condition, ...]]:
+        """Advance pending conditions (deployments, later DNS, certificates, email); pass
+        ``observation`` to reuse one already made of the workspace (the daemon's sweep)."""
+        if observation is None:
+            observation = self.observe(workspace, [stack])
+        observed = observation.for_stack(stack)
         records = self._records(workspace, stack)
         latest: dict[str, Observed] = {}
         for obj in observed:

@@ -18,16 +18,18 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, literal, or_, select, update
+from sqlalchemy import delete, func, literal, or_, select, update
 
 from vibn.state._core import StoreCore
 from vibn.state.errors import StackNotFound
 from vibn.state.records import ReconcileSchedule
-from vibn.state.schema import LeaseRow, PlanRow, Stack, Workspace
+from vibn.state.schema import Apply, LeaseRow, PlanRow, Stack, Workspace
 
-#: the stack statuses the daemon reconciles (new ones were never applied; applying ones
-#: are someone's work in progress; destroyed ones are gone)
-RECONCILABLE = ("applied", "failed")
+#: the stack statuses the daemon reconciles: new ones were never applied and destroyed
+#: ones are gone. An ``applying`` stack is someone's work in progress while its lease is
+#: live; once the lease is free or expired, that someone died mid-apply, and the stack
+#: is due like any other (the journal and ownership marks make picking it up safe).
+RECONCILABLE = ("applied", "failed", "applying")
 
 
 def stack_lease_key(workspace: str, name: str) -> str:
@@ -105,9 +107,9 @@ class ServiceOps(StoreCore):
         """Take the leases of up to ``limit`` due stacks for ``holder``: their
         ``(workspace, name)``, the longest-waiting first.
 
-        Due means applied or failed, ``next_reconcile_at`` unset or past, and the stack's
-        lease free or expired. The leases are taken in the same transaction; the caller
-        releases each (``release_lease``) when done with it.
+        Due means applied, failed or left applying by a dead holder, ``next_reconcile_at``
+        unset or past, and the stack's lease free or expired. The leases are taken in the
+        same transaction; the caller releases each (``release_lease``) when done with it.
         """
         if ttl <= timedelta(0):
             raise ValueError(f"a lease needs a positive ttl, not {ttl}")
@@ -178,6 +180,25 @@ class ServiceOps(StoreCore):
                 last_reconciled_at=stack.last_reconciled_at,
                 failures=stack.failures,
             )
+
+    def last_applied_revision(self, workspace: str, name: str) -> int | None:
+        """The revision of the stack's newest successful apply (None if it has none).
+
+        The daemon keeps the providers true to this revision; a newer stored revision
+        waits for someone to apply it (an agent applies a plan by its id).
+        """
+        with self._reading() as session:
+            return session.execute(
+                select(func.max(Apply.revision))
+                .join(Stack, Apply.stack_id == Stack.id)
+                .join(Workspace, Stack.workspace_id == Workspace.id)
+                .where(
+                    Workspace.name == workspace,
+                    Stack.name == name,
+                    Apply.kind == "apply",
+                    Apply.status == "succeeded",
+                )
+            ).scalar_one_or_none()
 
     def _set_schedule(self, workspace: str, name: str, **values: Any) -> None:
         with self._writing() as session:

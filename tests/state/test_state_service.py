@@ -87,11 +87,21 @@ def test_sensitive_values_in_a_plan_are_sealed_at_rest(
 
 
 # -- claiming due stacks -------------------------------------------------------------
-def test_only_applied_and_failed_stacks_are_due(store: Store) -> None:
+def test_new_and_destroyed_stacks_are_never_due(store: Store) -> None:
     statuses: list[StackStatus] = ["new", "applying", "applied", "failed", "destroyed"]
     for status in statuses:
         make_stack(store, status, status)
-    assert sorted(store.claim_due("d", limit=10, ttl=TTL)) == [("w", "applied"), ("w", "failed")]
+    assert sorted(store.claim_due("d", limit=10, ttl=TTL)) == [
+        ("w", "applied"),
+        ("w", "applying"),  # no live lease: whoever was applying it died
+        ("w", "failed"),
+    ]
+
+
+def test_a_stack_being_applied_is_not_due(store: Store) -> None:
+    make_stack(store, "web", "applying")
+    store.acquire_lease(stack_lease_key("w", "web"), "cli:host:1", TTL)
+    assert store.claim_due("d", limit=10, ttl=TTL) == []
 
 
 def test_claiming_takes_the_stack_lease(store: Store, clock: Any) -> None:
@@ -219,3 +229,18 @@ def test_concurrent_connections_never_share_a_stack(pg_url: str, box: SecretBox)
     finally:
         for s in stores:
             s.close()
+
+
+def test_last_applied_revision_counts_only_successful_applies(store: Store) -> None:
+    make_stack(store, "web", "new")
+    assert store.last_applied_revision("w", "web") is None
+    first = store.begin_apply("w", "web", revision=1, plan_id="p1", kind="apply", principal="t")
+    store.finish_apply(first, "succeeded")
+    store.put_revision("w", "web", {"spec": {"v": 2}}, "d2")
+    second = store.begin_apply("w", "web", revision=2, plan_id="p2", kind="apply", principal="t")
+    store.finish_apply(second, "rolled_back", error="boom")
+    assert store.last_applied_revision("w", "web") == 1
+    gone = store.begin_apply("w", "web", revision=2, plan_id="p3", kind="destroy", principal="t")
+    store.finish_apply(gone, "succeeded")
+    assert store.last_applied_revision("w", "web") == 1
+    assert store.last_applied_revision("w", "ghost") is None
