@@ -11,10 +11,10 @@ only its lifecycle rules (scoped to its own ``{stack}/`` prefix) and its HMAC ke
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Any
 
+from vibn.providers.gcp.tasks import queue_id
 from vibn.specs.model import CronJob, Queue, Stack
 from vibn.specs.values import Sensitive
 
@@ -30,13 +30,6 @@ class Platform:
     gcp_project: str = "vibn-sandbox"
     storage_endpoint: str = "https://storage.googleapis.com"
     storage_service_account: str = "vibn-storage@vibn-sandbox.iam.gserviceaccount.com"
-
-
-def queue_id(workspace: str, stack: str, name: str) -> str:
-    """``vibn-{stack}-{name}-{hash}``: Cloud Tasks ids carry no labels, so the hash of the
-    full owner makes the id both unique and checkable."""
-    digest = hashlib.sha256(f"{workspace}/{stack}/{name}".encode()).hexdigest()[:8]
-    return f"vibn-{stack}-{name}-{digest}"
 
 
 def env_key(name: str) -> str:

@@ -11,18 +11,25 @@ backoff and jitter.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from google.api_core import exceptions as gexc
 from google.auth.credentials import AnonymousCredentials, Credentials
+from google.cloud import storage  # type: ignore[attr-defined]
+from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 from tenacity import (
+    RetryCallState,
     Retrying,
     retry_if_exception,
     stop_after_attempt,
-    wait_exponential_jitter,
 )
 
 from vibn.providers.base import SHARED, Owner
@@ -121,12 +128,61 @@ def _transient(exc: BaseException) -> bool:
     return isinstance(exc, _TRANSIENT_TYPES)
 
 
-def call(fn: Callable[[], T], resource: str | None = None, *, attempts: int = 4) -> T:
-    """Run one API call, retrying transient faults, raising vibn's typed errors."""
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How ``call`` retries transient faults: exponential backoff with jitter, or the
+    server's ``Retry-After`` (capped) when it sends one; inject ``sleep`` to test
+    without waiting."""
+
+    attempts: int = 4
+    initial: float = 0.2
+    maximum: float = 5.0
+    jitter: float = 1.0
+    retry_after_cap: float = 30.0
+    sleep: Callable[[float], None] = time.sleep
+
+
+def _retry_after(exc: BaseException | None) -> float | None:
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None)
+    value = headers.get("Retry-After") if headers is not None else None
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _wait(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
+    """Retry-After when the server sent one, else ``initial * 2**n`` plus jitter, capped
+    (tenacity's own jittered wait changed its arguments between versions)."""
+
+    def wait(state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome is not None else None
+        after = _retry_after(exc)
+        if after is not None:
+            return min(after, policy.retry_after_cap)
+        backoff = policy.initial * 2.0 ** (state.attempt_number - 1)
+        return min(backoff + random.uniform(0.0, policy.jitter), policy.maximum)
+
+    return wait
+
+
+def call(
+    fn: Callable[[], T],
+    resource: str | None = None,
+    *,
+    attempts: int = 4,
+    policy: RetryPolicy | None = None,
+) -> T:
+    """Run one API call, retrying transient faults, raising vibn's typed errors.
+
+    ``policy`` (default: ``attempts`` tries with the standard backoff) says how."""
+    policy = policy or RetryPolicy(attempts=attempts)
     retrying = Retrying(
         retry=retry_if_exception(_transient),
-        stop=stop_after_attempt(attempts),
-        wait=wait_exponential_jitter(initial=0.2, max=5.0),
+        stop=stop_after_attempt(policy.attempts),
+        wait=_wait(policy),
+        sleep=policy.sleep,
         reraise=True,
     )
     try:
@@ -142,3 +198,114 @@ def call(fn: Callable[[], T], resource: str | None = None, *, attempts: int = 4)
 def json_safe(value: Any) -> Any:
     """Plain JSON values (proto-plus and client objects often hold odd types)."""
     return json.loads(json.dumps(value, default=str))
+
+
+#: where vibn's Google Cloud objects live unless a spec says otherwise (Montréal)
+DEFAULT_LOCATION = "northamerica-northeast1"
+
+
+def parents_to_list(project: str, collection: str, names: Iterable[object]) -> list[str]:
+    """The ``projects/P/locations/L`` parents one observation lists: the default region's
+    and that of every recorded ``…/locations/L/{collection}/ID`` name (one list call per
+    parent, never one get per object)."""
+    found = {f"projects/{project}/locations/{DEFAULT_LOCATION}"}
+    for name in names:
+        if not isinstance(name, str):
+            continue
+        head, sep, _ = name.partition(f"/{collection}/")
+        parts = head.split("/")
+        if sep and len(parts) == 4 and parts[0] == "projects" and parts[2] == "locations":
+            found.add(head)
+    return sorted(found)
+
+
+def duration_text(value: timedelta | None) -> str:
+    """A duration the way compile writes them (``180s``, ``0.1s``): what the clients
+    return as ``timedelta``, in the form the planner compares."""
+    seconds = value.total_seconds() if value is not None else 0.0
+    return f"{seconds:g}s"
+
+
+def parse_duration(text: str) -> timedelta:
+    """``"0.1s"`` -> ``timedelta``, the type the clients take for a Duration field."""
+    return timedelta(seconds=float(text.removesuffix("s")))
+
+
+class ClientPool:
+    """Clients of one kind, lent to one thread at a time and reused afterwards.
+
+    Neither google-cloud-storage's requests session nor httplib2 (under the discovery
+    client) promises thread safety, and drivers are called from apply's worker threads:
+    a thread borrows a client for the length of one driver call (``with pool.lease()``),
+    so the pool grows to the number of concurrent calls and no further. ``close`` closes
+    every client it made (their sockets would otherwise be left to the garbage collector).
+    """
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._make = make
+        self._lock = threading.Lock()
+        self._free: list[Any] = []
+        self._made: list[Any] = []
+
+    @contextmanager
+    def lease(self) -> Iterator[Any]:
+        with self._lock:
+            client = self._free.pop() if self._free else None
+        if client is None:
+            client = self._make()
+            with self._lock:
+                self._made.append(client)
+        try:
+            yield client
+        finally:
+            with self._lock:
+                self._free.append(client)
+
+    def close(self) -> None:
+        with self._lock:
+            made, self._made, self._free = self._made, [], []
+        for client in made:
+            client.close()
+
+
+class GcpClients:
+    """The Storage client and the Logging discovery client for one set of endpoints,
+    pooled (see ``ClientPool``). Anonymous credentials when the endpoints say so
+    (emulators); otherwise Google's default credential chain."""
+
+    def __init__(self, endpoints: GcpEndpoints) -> None:
+        self.endpoints = endpoints
+        self._storage = ClientPool(self._new_storage)
+        self._logging = ClientPool(self._new_logging)
+
+    def storage(self) -> AbstractContextManager[Any]:
+        """``with clients.storage() as client``: google-cloud-storage's ``Client``."""
+        return self._storage.lease()
+
+    def logging(self) -> AbstractContextManager[Any]:
+        """``with clients.logging() as api``: google-api-python-client's ``logging v2``
+        resource (REST, for log buckets and sinks)."""
+        return self._logging.lease()
+
+    def close(self) -> None:
+        self._storage.close()
+        self._logging.close()
+
+    def _new_storage(self) -> Any:
+        url = self.endpoints.storage
+        return storage.Client(
+            project=self.endpoints.project,
+            credentials=self.endpoints.credentials(),
+            client_options={"api_endpoint": url} if url else None,
+        )
+
+    def _new_logging(self) -> Any:
+        url = self.endpoints.logging
+        return build(
+            "logging",
+            "v2",
+            static_discovery=True,
+            cache_discovery=False,
+            credentials=self.endpoints.credentials(),
+            client_options={"api_endpoint": url} if url else None,
+        )

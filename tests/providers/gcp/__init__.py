@@ -1,0 +1,1 @@
+"""Contract tests of the Google Cloud drivers against the sandbox emulators."""
