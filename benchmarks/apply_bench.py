@@ -14,16 +14,20 @@ import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Mapping
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
 
 from vibn.providers.coolify import CoolifyProvider
+from vibn.providers.gcp.common import GcpEndpoints
 from vibn.reconciler.apply import StepEvent
+from vibn.reconciler.compile_gcp import Platform
 from vibn.reconciler.engine import Engine
-from vibn.sandbox.server import start_in_thread
+from vibn.sandbox.server import RunningSandbox, start_in_thread
 from vibn.specs import load_stack
 from vibn.state import SecretBox, Store
+from vibn.wiring import gcp_drivers
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "saas.yaml"
 
@@ -61,56 +65,100 @@ def critical_path(durations: Mapping[str, float], deps: Mapping[str, list[str]])
     return max(done(a) for a in durations)
 
 
+class Controls:
+    """The control planes of every emulator, driven as one."""
+
+    def __init__(self, sandbox: RunningSandbox) -> None:
+        self.clients = [httpx.Client(base_url=ep.control_url) for ep in sandbox.providers.values()]
+
+    def each(self, method: str, path: str, **kw: object) -> list[dict[str, object]]:
+        answers = []
+        for client in self.clients:
+            response = client.request(method, path, **kw)  # type: ignore[arg-type]
+            response.raise_for_status()
+            answers.append(response.json() if response.content else {})
+        return answers
+
+    def latency(self, seconds: float) -> None:
+        self.each("POST", "/latency", json={"seconds": seconds})
+
+    def requests(self) -> dict[str, int]:
+        counts: dict[str, int] = defaultdict(int)
+        for answer in self.each("GET", "/requests"):
+            for route, n in answer["by_route"].items():  # type: ignore[union-attr]
+                counts[route] += int(n)
+        return dict(counts)
+
+    def close(self) -> None:
+        for client in self.clients:
+            client.close()
+
+
+def open_engine(sandbox: RunningSandbox, db: Path, parallelism: int, cleanup: ExitStack) -> Engine:
+    store = Store.open(f"sqlite:///{db}", SecretBox(b"\x07" * 32))
+    cleanup.callback(store.close)
+    store.set_secret("default", "SESSION_SECRET", "bench")
+    ep = sandbox.providers["coolify"]
+    coolify = CoolifyProvider(ep.url, ep.token)
+    cleanup.callback(coolify.close)
+    gcp = GcpEndpoints(
+        project="vibn-bench",
+        anonymous=True,
+        storage=sandbox.providers["storage"].url,
+        scheduler=sandbox.providers["scheduler"].url,
+        tasks=sandbox.providers["tasks"].url,
+        logging=sandbox.providers["logging"].url,
+    )
+    return Engine(
+        store,
+        {**coolify.drivers(), **gcp_drivers(gcp, cleanup)},
+        b"b" * 32,
+        parallelism=parallelism,
+        env={"STRIPE_API_KEY": "sk_bench"},
+        platform=Platform(gcp_project="vibn-bench"),
+    )
+
+
 def run(latency: float, parallelism: int, work: Path) -> None:
+    stack = load_stack(EXAMPLE.read_bytes())
     with start_in_thread(work / "sandbox") as sandbox:
-        ep = sandbox.providers["coolify"]
-        control = httpx.Client(base_url=ep.control_url)
-        control.post("/latency", json={"seconds": latency}).raise_for_status()
-        stack = load_stack(EXAMPLE.read_bytes())
+        controls = Controls(sandbox)
         results: dict[int, tuple[float, float, float]] = {}
         for p in sorted({1, parallelism}):
-            control.post("/reset").raise_for_status()
-            control.post("/latency", json={"seconds": latency}).raise_for_status()
-            store = Store.open(f"sqlite:///{work / f'state-{p}.db'}", SecretBox(b"\x07" * 32))
-            store.set_secret("default", "SESSION_SECRET", "bench")
-            provider = CoolifyProvider(ep.url, ep.token)
-            engine = Engine(
-                store,
-                provider.drivers(),
-                b"b" * 32,
-                parallelism=p,
-                env={"STRIPE_API_KEY": "sk_bench"},
-            )
-            planned = engine.plan(stack)
-            deps = {a.address: a.depends_on for a in planned.plan.actions}
-            timeline = Timeline()
-            t0 = time.perf_counter()
-            result = engine.apply(planned.plan.to_json(), on_event=timeline)
-            total = time.perf_counter() - t0
-            assert result.ok, result.error
-            results[p] = (timeline.wall(), critical_path(timeline.durations(), deps), total)
+            controls.each("POST", "/reset")
+            controls.latency(latency)
+            with ExitStack() as cleanup:
+                engine = open_engine(sandbox, work / f"state-{p}.db", p, cleanup)
+                planned = engine.plan(stack)
+                deps = {a.address: a.depends_on for a in planned.plan.actions}
+                timeline = Timeline()
+                t0 = time.perf_counter()
+                result = engine.apply(planned.plan.to_json(), on_event=timeline)
+                total = time.perf_counter() - t0
+                assert result.ok, result.error
+                results[p] = (timeline.wall(), critical_path(timeline.durations(), deps), total)
 
-            control.delete("/requests").raise_for_status()
-            noop = engine.plan(stack)
-            assert not noop.plan.has_changes
-            requests = control.get("/requests").json()
-            n_resources = len(noop.plan.actions)
-            # once deployments have finished (the daemon or `vibn status` records that),
-            # a no-op plan no longer asks about them
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                engine.refresh_conditions("default", stack.metadata.name)
-                conditions = [c for r in store.resources("default", "mysaas") for c in r.conditions]
-                if conditions and all(c.status == "True" for c in conditions):
-                    break
-                time.sleep(0.2)
-            control.delete("/requests").raise_for_status()
-            engine.plan(stack)
-            steady = control.get("/requests").json()
-            provider.close()
-            store.close()
+                controls.each("DELETE", "/requests")
+                noop = engine.plan(stack)
+                assert not noop.plan.has_changes
+                just_after = sum(controls.requests().values())
+                n_resources = len(noop.plan.actions)
+                # once deployments have finished (the daemon or `vibn status` records it),
+                # a no-op plan no longer asks about them
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline:
+                    engine.refresh_conditions("default", stack.metadata.name)
+                    records = engine.store.resources("default", stack.metadata.name)
+                    conditions = [c for r in records for c in r.conditions]
+                    if conditions and all(c.status == "True" for c in conditions):
+                        break
+                    time.sleep(0.2)
+                controls.each("DELETE", "/requests")
+                engine.plan(stack)
+                steady = controls.requests()
         wall_p, crit_p, total_p = results[parallelism]
-        wall_1, _, _ = results[1]
+        wall_1 = results[1][0]
+        steady_total = sum(steady.values())
         print(f"latency per request          {latency * 1000:.0f} ms")
         print(f"resources in the stack       {n_resources}")
         print(f"apply phase wall (p={parallelism})     {wall_p:.2f} s")
@@ -119,17 +167,16 @@ def run(latency: float, parallelism: int, work: Path) -> None:
         print(f"sequential apply (p=1)       {wall_1:.2f} s  ({wall_1 / wall_p:.1f}x slower)")
         print(f"whole apply incl. re-plan    {total_p:.2f} s")
         print(
-            f"no-op plan requests, just after apply   {requests['total']} "
-            f"({requests['total'] / n_resources:.2f} per resource)"
+            f"no-op plan requests, just after apply   {just_after} "
+            f"({just_after / n_resources:.2f} per resource)"
         )
         print(
-            f"no-op plan requests, deployments done   {steady['total']} "
-            f"({steady['total'] / n_resources:.2f} per resource)"
+            f"no-op plan requests, deployments done   {steady_total} "
+            f"({steady_total / n_resources:.2f} per resource)"
         )
-        by_route: dict[str, int] = defaultdict(int, steady["by_route"])
-        for route, count in sorted(by_route.items()):
+        for route, count in sorted(steady.items()):
             print(f"    {count:3d}  {route}")
-        control.close()
+        controls.close()
 
 
 def main() -> None:

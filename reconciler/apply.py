@@ -211,6 +211,12 @@ class Applier:
             action = step.action
             if step.new is None:  # a noop: nothing was changed
                 continue
+            if step.new.owner.stack == SHARED and action.action is not ActionType.UPDATE:
+                # a workspace-wide object other stacks may already rely on: kept
+                self._emit(action, "rolled_back", "kept: shared by the workspace")
+                self._restore_record(action, step.previous_record)
+                result.rolled_back.append(action.address)
+                continue
             driver = self.drivers[action.kind]
             self._emit(action, "rolling_back")
             try:

@@ -13,7 +13,7 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -29,7 +29,7 @@ from .apply import Applier, ApplyResult, EventSink
 from .compile import KIND_RANK, SecretResolver, SecretUnavailable, compile_stack
 from .compile_gcp import Platform
 from .graph import Graph
-from .observe import Observation, observe
+from .observe import Observation, observe, with_parents
 from .plan import KindFacts, Planned, make_plan
 
 
@@ -158,9 +158,23 @@ class Engine:
             for r in self.store.resources(workspace, stack)
         }
 
-    def observe(self, workspace: str, stacks: Sequence[str]) -> Observation:
+    def observe(
+        self, workspace: str, stacks: Sequence[str], kinds: Iterable[str] | None = None
+    ) -> Observation:
+        """What the providers hold for ``stacks``: every kind, or only ``kinds`` (and the
+        kinds they are observed after)."""
         scope = Scope(workspace, frozenset(stacks))
-        return observe(self.drivers, scope, self.recorded(workspace, stacks))
+        drivers = self.drivers if kinds is None else with_parents(self.drivers, kinds)
+        return observe(drivers, scope, self.recorded(workspace, stacks))
+
+    def relevant_kinds(self, graph: Graph, workspace: str, stack: str) -> set[str]:
+        """Kinds a stack's plan must look at: what it wants and what it was left holding.
+
+        A stack with no Google Cloud section and no Google Cloud records never calls
+        Google, so a no-op plan costs only the provider lists it really needs."""
+        kinds = {r.kind for r in graph.resources.values()}
+        kinds.update(r.kind for r in self.store.resources(workspace, stack))
+        return kinds
 
     # -- plan ------------------------------------------------------------------------
     def plan(
@@ -175,7 +189,8 @@ class Engine:
             else compile_stack(stack, self._secrets(ws, name), self.platform)
         )
         if observation is None:
-            observation = self.observe(ws, [name])
+            kinds = None if destroy else self.relevant_kinds(graph, ws, name)
+            observation = self.observe(ws, [name], kinds)
         record = self.store.get_stack(ws, name)
         return make_plan(
             graph,
@@ -347,7 +362,8 @@ class Engine:
         """Advance pending conditions (deployments, later DNS, certificates, email); pass
         ``observation`` to reuse one already made of the workspace (the daemon's sweep)."""
         if observation is None:
-            observation = self.observe(workspace, [stack])
+            recorded_kinds = {r.kind for r in self.store.resources(workspace, stack)}
+            observation = self.observe(workspace, [stack], recorded_kinds)
         observed = observation.for_stack(stack)
         records = self._records(workspace, stack)
         latest: dict[str, Observed] = {}

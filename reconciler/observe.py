@@ -8,7 +8,7 @@ allows a list call.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from vibn.providers.base import SHARED, Driver, Observed, Recorded, Scope
@@ -40,6 +40,18 @@ class _Context:
 
     def recorded(self, kind: str) -> Sequence[Recorded]:
         return self.recorded_of(kind)
+
+
+def with_parents(drivers: Mapping[str, Driver], kinds: Iterable[str]) -> dict[str, Driver]:
+    """The drivers of ``kinds`` and, transitively, of the kinds they observe after."""
+    wanted: set[str] = set()
+    pending = [k for k in kinds if k in drivers]
+    while pending:
+        kind = pending.pop()
+        if kind not in wanted:
+            wanted.add(kind)
+            pending.extend(p for p in drivers[kind].observe_after if p in drivers)
+    return {k: d for k, d in drivers.items() if k in wanted}
 
 
 def kind_order(drivers: Mapping[str, Driver]) -> list[str]:

@@ -19,7 +19,7 @@ from vibn.specs.explain import explain
 from vibn.specs.model import Stack
 from vibn.specs.policy import check_stack
 from vibn.specs.problems import Problem, SpecError, format_path
-from vibn.specs.yamldoc import MAX_DEPTH, YamlDocument, read_yaml
+from vibn.specs.yamldoc import MAX_DEPTH, MAX_VALUES, YamlDocument, read_yaml
 
 MAX_BYTES = 1024 * 1024
 MAX_PROBLEMS = 50
@@ -39,7 +39,11 @@ def parse_document(data: bytes | str, *, source: str = "<stack>") -> dict[str, A
 
 
 def validate_document(document: Mapping[str, Any], *, source: str = "<stack>") -> Stack:
-    """Validate and policy-check a document already parsed (by ``parse_document``)."""
+    """Validate and policy-check a document from ``parse_document``.
+
+    Raw input (an HTTP body, a file) goes through ``load_stack``, which also applies the
+    size, depth, value-count and text checks this skips.
+    """
     return _validate(dict(document), {}, source)
 
 
@@ -109,7 +113,8 @@ def _read_json(text: str) -> Any:
     try:
         raw = json.loads(text, object_pairs_hook=_Pairs, parse_constant=_not_json)
     except json.JSONDecodeError as exc:
-        raise SpecError([Problem("", f"invalid JSON: {exc.msg}", exc.lineno, exc.colno)]) from None
+        message = f"invalid JSON (a document starting with '{{' is read as JSON): {exc.msg}"
+        raise SpecError([Problem("", message, exc.lineno, exc.colno)]) from None
     except _NotJson as exc:
         raise SpecError([Problem("", f"invalid JSON: {exc}")]) from None
     except RecursionError:
@@ -117,26 +122,32 @@ def _read_json(text: str) -> Any:
     except ValueError as exc:  # e.g. an integer with more digits than Python converts
         raise SpecError([Problem("", f"invalid JSON: {exc}")]) from None
     problems: list[Problem] = []
-    value = _objects(raw, (), problems)
+    value = _objects(raw, (), problems, [0])
     if problems:
         raise SpecError(problems)
     return value
 
 
-def _objects(value: Any, path: tuple[str | int, ...], problems: list[Problem]) -> Any:
+def _objects(
+    value: Any, path: tuple[str | int, ...], problems: list[Problem], count: list[int]
+) -> Any:
     """Parsed JSON with objects as dicts; repeated keys become problems."""
     if len(path) > MAX_DEPTH:
         raise SpecError([_too_deep()])
+    count[0] += 1 + (len(value) if isinstance(value, _Pairs) else 0)  # keys count, as in YAML
+    if count[0] + (len(value) if isinstance(value, _Pairs) else 0) > MAX_VALUES:
+        raise SpecError([Problem("", f"the document holds more than {MAX_VALUES} values")])
     if isinstance(value, _Pairs):
         out: dict[str, Any] = {}
         for key, item in value:
             if key in out:
+                count[0] += 1  # the value dropped, counted as YAML counts it
                 problems.append(Problem(format_path((*path, key)), f"duplicate key {key!r}"))
                 continue
-            out[key] = _objects(item, (*path, key), problems)
+            out[key] = _objects(item, (*path, key), problems, count)
         return out
     if isinstance(value, list):
-        return [_objects(item, (*path, i), problems) for i, item in enumerate(value)]
+        return [_objects(item, (*path, i), problems, count) for i, item in enumerate(value)]
     return value
 
 

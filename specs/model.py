@@ -77,7 +77,7 @@ def _location(value: str) -> str:
 
 
 def _dns_label(value: str) -> str:
-    if not _DNS_LABEL.match(value):
+    if not _DNS_LABEL.fullmatch(value):
         raise ValueError(
             f"{shown(value)} is not a valid name: use 1-63 lowercase letters, digits and '-', "
             "starting with a letter and not ending with '-'"
@@ -86,7 +86,7 @@ def _dns_label(value: str) -> str:
 
 
 def _env_name(value: str) -> str:
-    if not _ENV_NAME.match(value):
+    if not _ENV_NAME.fullmatch(value):
         raise ValueError(
             f"{shown(value)} is not a valid environment variable name: use A-Z, 0-9 and '_', "
             "not starting with a digit"
@@ -366,7 +366,7 @@ def _domain_name(value: str) -> str:
             f"{shown(value)} has non-ASCII characters; write internationalised names in "
             "punycode (xn--...) so look-alike letters cannot hide"
         )
-    if not _DOMAIN.match(value):
+    if not _DOMAIN.fullmatch(value):
         raise ValueError(f"{shown(value)} is not a valid domain name such as example.com")
     return value
 

@@ -60,7 +60,7 @@ def unsafe_path(value: str) -> str | None:
 
 def bucket_name_problem(name: str) -> str | None:
     """Why ``name`` is not a usable Cloud Storage bucket name, or None."""
-    if not _BUCKET.match(name):
+    if not _BUCKET.fullmatch(name):
         return (
             f"{shown(name)} is not a valid bucket name: use 3-63 lowercase letters, digits, "
             "'-', '_' and '.', starting and ending with a letter or digit"
@@ -70,7 +70,7 @@ def bucket_name_problem(name: str) -> str | None:
             f"{shown(name)} is reserved by Google: bucket names may not start with 'goog' "
             "or contain 'google'"
         )
-    if _IPV4.match(name):
+    if _IPV4.fullmatch(name):
         return (
             f"{shown(name)} looks like an IP address, which Cloud Storage refuses as a bucket name"
         )
@@ -85,7 +85,7 @@ def cron_problem(expression: str) -> str | None:
 
     fields = expression.split()
     well_formed = len(fields) == 5 and all(
-        _CRON_FIELD.match(atom) for field in fields for atom in field.split(",")
+        _CRON_FIELD.fullmatch(atom) for field in fields for atom in field.split(",")
     )
     if not well_formed or not croniter.is_valid(expression):
         return (
@@ -97,7 +97,7 @@ def cron_problem(expression: str) -> str | None:
 
 def timezone_problem(name: str) -> str | None:
     """Why ``name`` is not an IANA time zone, or None (no file is opened with ``name``)."""
-    if _TIMEZONE.match(name) and name in _timezones():
+    if _TIMEZONE.fullmatch(name) and name in _timezones():
         return None
     return f"{shown(name)} is not an IANA time zone, e.g. America/Toronto or UTC"
 

@@ -28,6 +28,28 @@ APPLY_STATUSES: frozenset[str] = frozenset(get_args(ApplyStatus))
 JOURNAL_PHASES: frozenset[str] = frozenset(get_args(JournalPhase))
 
 
+Scope = Literal[
+    "stacks:read",
+    "stacks:write",
+    "stacks:apply",
+    "stacks:delete",
+    "domains:write",
+    "keys:admin",
+    "audit:read",
+]
+
+#: every scope an API key can carry, with what it allows (one entry per ``Scope``)
+KEY_SCOPES: dict[Scope, str] = {
+    "stacks:read": "read stacks, plans, revisions and events",
+    "stacks:write": "submit stack documents (PUT), including dry runs",
+    "stacks:apply": "apply plans",
+    "stacks:delete": "destroy stacks",
+    "domains:write": "apply plans that register (buy) a domain",
+    "keys:admin": "create, list, rotate and revoke the workspace's keys",
+    "audit:read": "read the workspace's audit trail",
+}
+
+
 def check_choice(what: str, value: str, choices: frozenset[str]) -> None:
     """Refuse a value outside a closed vocabulary before it reaches the database."""
     if value not in choices:

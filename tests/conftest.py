@@ -32,3 +32,18 @@ def coolify_url(sandbox: RunningSandbox) -> str:
 def coolify_token(sandbox: RunningSandbox) -> str:
     """The bearer token the Coolify emulator accepts."""
     return sandbox.providers["coolify"].token
+
+
+def provider_env(running: RunningSandbox) -> dict[str, str]:
+    """Environment that points every provider at ``running``'s emulators (so no command
+    under test starts a sandbox process of its own)."""
+    providers = running.providers
+    return {
+        "VIBN_COOLIFY_URL": providers["coolify"].url,
+        "VIBN_COOLIFY_TOKEN": providers["coolify"].token,
+        "VIBN_GCP_PROJECT": "vibn-test",
+        "VIBN_GCP_STORAGE_URL": providers["storage"].url,
+        "VIBN_GCP_SCHEDULER_URL": providers["scheduler"].url,
+        "VIBN_GCP_TASKS_URL": providers["tasks"].url,
+        "VIBN_GCP_LOGGING_URL": providers["logging"].url,
+    }

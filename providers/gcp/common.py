@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 
+import requests
 from google.api_core import exceptions as gexc
 from google.auth.credentials import AnonymousCredentials, Credentials
 from google.cloud import storage  # type: ignore[attr-defined]
@@ -98,7 +99,16 @@ def _message_of(exc: BaseException) -> str:
     return str(exc)
 
 
-_TRANSIENT_TYPES = (gexc.ServerError, gexc.DeadlineExceeded, TimeoutError, ConnectionError)
+#: requests' own connection errors and timeouts (google-cloud-storage and the GAPIC REST
+#: transports ride on requests) are not the built-in ``ConnectionError``/``TimeoutError``
+_TRANSIENT_TYPES = (
+    gexc.ServerError,
+    gexc.DeadlineExceeded,
+    TimeoutError,
+    ConnectionError,
+    requests.exceptions.ConnectionError,
+    requests.exceptions.Timeout,
+)
 
 
 def translate(exc: BaseException, resource: str | None = None) -> ProviderError:
@@ -190,7 +200,7 @@ def call(
     except ProviderError:
         raise
     except Exception as exc:
-        if isinstance(exc, gexc.GoogleAPICallError | HttpError | TimeoutError | ConnectionError):
+        if isinstance(exc, (gexc.GoogleAPICallError, HttpError, *_TRANSIENT_TYPES)):
             raise translate(exc, resource) from exc
         raise
 

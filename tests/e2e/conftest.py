@@ -16,6 +16,8 @@ from typer.testing import CliRunner
 from vibn.cli import app
 from vibn.sandbox.server import RunningSandbox
 
+from ..conftest import provider_env
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -62,11 +64,9 @@ def cli(tmp_path: Path, sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch
     work = tmp_path / "work"
     shutil.copytree(REPO / "examples", work / "examples")
     monkeypatch.chdir(work)
-    ep = sandbox.providers["coolify"]
     env = {
         "VIBN_HOME": str(work / ".vibn"),
-        "VIBN_COOLIFY_URL": ep.url,
-        "VIBN_COOLIFY_TOKEN": ep.token,
+        **provider_env(sandbox),
         "STRIPE_API_KEY": "sk_test_e2e",
         "VIBN_DATABASE_URL": "",
         "VIBN_SECRETS_KEY": "",

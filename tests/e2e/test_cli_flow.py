@@ -60,7 +60,7 @@ def test_validate_accepts_examples_and_names_every_problem(cli: Cli) -> None:
 
 def test_plan_apply_edit_saved_plan_status_destroy(cli: Cli) -> None:
     r = cli("plan", "examples/saas.yaml")
-    assert r.code == 0 and "13 to create" in r.stdout
+    assert r.code == 0 and "22 to create" in r.stdout
     assert "e2e-session" not in r.stdout and "sk_test_e2e" not in r.stdout
     assert "(sensitive)" in r.stdout
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from vibn.specs import SpecError, load_stack
+from vibn.specs import SpecError, load_stack, yamldoc
 
 CASES = sorted((Path(__file__).parent / "cases").glob("*.yaml"))
 
@@ -23,8 +23,18 @@ def _case(path: Path) -> dict[str, Any]:
     return case
 
 
+@pytest.fixture(params=["libyaml", "pure-python"])
+def parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every case runs against both event parsers PyYAML may have."""
+    if request.param == "pure-python":
+        monkeypatch.setattr(yamldoc, "_FastParser", None)
+    else:
+        assert yamldoc._FastParser is not None
+    return str(request.param)
+
+
 @pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
-def test_bad_document_is_refused_with_its_problems(path: Path) -> None:
+def test_bad_document_is_refused_with_its_problems(path: Path, parser: str) -> None:
     case = _case(path)
     with pytest.raises(SpecError) as caught:
         load_stack(case["document"], source=path.name)

@@ -1,165 +1,32 @@
-"""The ``vibn`` command line: validate, plan, apply, destroy, status, secrets, sandbox.
-
-Terraform's habits where they fit: ``plan -o`` saves a plan that ``apply plan.json``
-applies exactly (no question asked), ``--detailed-exitcode`` tells "changes" from
-"nothing to do", data-bearing deletes need ``--confirm STACK``. ``--json`` output goes to
-stdout alone; logs and progress go to stderr. No user ever sees a traceback: every
-expected failure is a one-line (or one-line-per-problem) message and exit code 1.
-"""
+"""The Terraform-style commands: validate, plan, apply, destroy, status, schema."""
 
 from __future__ import annotations
 
 import json
-import os
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
 from vibn import __version__
-from vibn.config import ConfigError, Settings, load_settings
-from vibn.providers.coolify import CoolifyProvider
-from vibn.providers.errors import ProviderError
-from vibn.reconciler.compile import SecretUnavailable
-from vibn.reconciler.engine import Engine, EngineError
-from vibn.reconciler.observe import ObserveError
+from vibn.cli.base import (
+    JsonOpt,
+    WorkspaceOpt,
+    app,
+    err,
+    errors_reported,
+    fail,
+    is_plan_file,
+    out,
+    print_json,
+    read_source,
+)
 from vibn.render import Progress, render_plan, render_status
-from vibn.sandbox import SandboxError
-from vibn.sandbox import manager as sandbox
 from vibn.specs import SpecError, json_schema, load_stack
-from vibn.state import LeaseHeld, SecretBox, StateError, Store
-
-app = typer.Typer(
-    name="vibn",
-    help="Declarative infrastructure for agent-built SaaS products, kept in Canada.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-secrets_app = typer.Typer(
-    help="Secrets a stack references with `from: store`.", no_args_is_help=True
-)
-sandbox_app = typer.Typer(help="The local emulators of every provider.", no_args_is_help=True)
-app.add_typer(secrets_app, name="secrets")
-app.add_typer(sandbox_app, name="sandbox")
-
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-T = TypeVar("T")
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
-WorkspaceOpt = Annotated[str, typer.Option("--workspace", "-w", help="Workspace of the stack.")]
-
-EXPECTED_ERRORS = (
-    SpecError,
-    ConfigError,
-    EngineError,
-    ObserveError,
-    LeaseHeld,
-    StateError,
-    ProviderError,
-    SecretUnavailable,
-    SandboxError,
-    OSError,
-)
+from vibn.wiring import Context, open_context
 
 
-def fail(message: str, code: int = 1) -> NoReturn:
-    err.print(f"[red]Error:[/] {message}", markup=True, highlight=False)
-    raise typer.Exit(code)
-
-
-@contextmanager
-def errors_reported() -> Iterator[None]:
-    """Turn every expected failure into a clear message and exit code 1."""
-    try:
-        yield
-    except typer.Exit:
-        raise
-    except SpecError as exc:
-        err.print(f"[red]Error:[/] the stack document is invalid ({len(exc.problems)} problem(s)):")
-        for problem in exc.problems:
-            err.print(f"  {problem.path}: {problem.message}", markup=False)
-        raise typer.Exit(1) from None
-    except EXPECTED_ERRORS as exc:
-        fail(str(exc))
-    except KeyboardInterrupt:
-        fail("interrupted", 130)
-    except Exception as exc:
-        if os.environ.get("VIBN_DEBUG"):
-            raise
-        fail(f"internal error: {type(exc).__name__}: {exc} (set VIBN_DEBUG=1 for details)")
-
-
-@dataclass
-class Context:
-    settings: Settings
-    store: Store
-    engine: Engine
-
-
-def settings() -> Settings:
-    return load_settings(Path.cwd(), os.environ)
-
-
-@contextmanager
-def open_context(*, need_providers: bool = True) -> Iterator[Context]:
-    """Settings, the state store and the engine for one command; closed afterwards."""
-    cfg = settings()
-    box = SecretBox.from_env_or_file(cfg.secrets_key, cfg.key_file)
-    with ExitStack() as cleanup:
-        store = Store.open(cfg.database_url, box)
-        cleanup.callback(store.close)
-        drivers = {}
-        if need_providers:
-            if cfg.coolify is not None:
-                provider = CoolifyProvider(
-                    cfg.coolify.url, cfg.coolify.token, server_uuid=cfg.coolify.server_uuid
-                )
-            else:
-                info = sandbox.ensure_running(cfg.sandbox_dir)
-                endpoint = info.providers["coolify"]
-                provider = CoolifyProvider(endpoint.url, endpoint.token)
-            cleanup.callback(provider.close)
-            drivers = dict(provider.drivers())
-        engine = Engine(
-            store, drivers, box.derive_key(b"vibn plan fingerprints"), parallelism=cfg.parallelism
-        )
-        yield Context(cfg, store, engine)
-
-
-def read_source(path: str) -> bytes:
-    if path == "-":
-        return sys.stdin.buffer.read(2 * 1024 * 1024)
-    p = Path(path)
-    if not p.is_file():
-        fail(f"{path}: no such file")
-    return p.read_bytes()
-
-
-def is_plan_file(data: bytes) -> dict[str, Any] | None:
-    """The saved plan in ``data``, or None if it is a stack document."""
-    if not data.lstrip().startswith(b"{"):
-        return None
-    try:
-        doc = json.loads(data)
-    except ValueError:
-        return None
-    if isinstance(doc, dict) and "format_version" in doc and "content_digest" in doc:
-        return doc
-    return None
-
-
-def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
-
-
-# -- commands ------------------------------------------------------------------------
 @app.command()
 def validate(
     file: Annotated[str, typer.Argument(help="Stack YAML/JSON, or - for stdin.")],
@@ -388,105 +255,3 @@ def schema() -> None:
 def version() -> None:
     """Print vibn's version."""
     out.print(__version__)
-
-
-# -- secrets -------------------------------------------------------------------------
-@secrets_app.command("set")
-def secrets_set(
-    name: Annotated[str, typer.Argument(help="Secret name (what `from: store` refers to).")],
-    value: Annotated[
-        str | None, typer.Option("--value", help="The value (default: read from stdin).")
-    ] = None,
-    workspace: WorkspaceOpt = "default",
-) -> None:
-    """Store a secret, encrypted at rest (AES-256-GCM)."""
-    with errors_reported():
-        if value is None:
-            value = (
-                typer.prompt("Value", hide_input=True)
-                if sys.stdin.isatty()
-                else sys.stdin.read().rstrip("\n")
-            )
-        if not value:
-            fail("refusing to store an empty secret")
-        with open_context(need_providers=False) as ctx:
-            ctx.store.set_secret(workspace, name, value)
-            ctx.store.audit("cli", workspace, "secret.set", detail={"name": name})
-            err.print(f"Stored secret {name} in workspace {workspace}.")
-
-
-@secrets_app.command("list")
-def secrets_list(workspace: WorkspaceOpt = "default", as_json: JsonOpt = False) -> None:
-    """List secret names (never values)."""
-    with errors_reported():
-        with open_context(need_providers=False) as ctx:
-            names = ctx.store.list_secrets(workspace)
-        if as_json:
-            print_json(names)
-        else:
-            for n in names:
-                out.print(n)
-
-
-@secrets_app.command("delete")
-def secrets_delete(name: str, workspace: WorkspaceOpt = "default") -> None:
-    """Delete a stored secret."""
-    with errors_reported(), open_context(need_providers=False) as ctx:
-        if not ctx.store.delete_secret(workspace, name):
-            fail(f"no secret {name} in workspace {workspace}")
-        ctx.store.audit("cli", workspace, "secret.delete", detail={"name": name})
-        err.print(f"Deleted secret {name}.")
-
-
-# -- sandbox -------------------------------------------------------------------------
-def _sandbox_call(fn: Callable[[Path], T]) -> T:
-    with errors_reported():
-        return fn(settings().sandbox_dir)
-    raise AssertionError("unreachable")
-
-
-@sandbox_app.command("up")
-def sandbox_up(as_json: JsonOpt = False) -> None:
-    """Start the local emulators (kept running, data under .vibn/sandbox)."""
-    info = _sandbox_call(sandbox.up)
-    if as_json:
-        print_json(info.to_json())
-    else:
-        for name, ep in info.providers.items():
-            err.print(f"{name}: {ep.url}")
-
-
-@sandbox_app.command("down")
-def sandbox_down() -> None:
-    """Stop the emulators (their data is kept)."""
-    _sandbox_call(sandbox.down)
-    err.print("Sandbox stopped.")
-
-
-@sandbox_app.command("reset")
-def sandbox_reset() -> None:
-    """Wipe the emulators' data."""
-    _sandbox_call(sandbox.reset)
-    err.print("Sandbox data wiped.")
-
-
-@sandbox_app.command("status")
-def sandbox_status(as_json: JsonOpt = False) -> None:
-    """Per provider: the emulator's base URL and the credentials it accepts."""
-    info = _sandbox_call(sandbox.status)
-    if as_json:
-        print_json(info.to_json() if info else {"running": False, "providers": {}})
-        return
-    if info is None:
-        err.print("Sandbox is not running (vibn sandbox up starts it).")
-        return
-    for name, ep in info.providers.items():
-        out.print(f"{name}: {ep.url}  token={ep.token}")
-
-
-def main() -> None:
-    app()
-
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,5 @@
+"""``python -m vibn.cli``."""
+
+from vibn.cli import main
+
+main()
