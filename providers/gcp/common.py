@@ -205,6 +205,18 @@ def call(
         raise
 
 
+def all_pages(fetch: Callable[[str], Any], items: Callable[[Any], Iterable[T]]) -> list[T]:
+    """Every item of a paged list: ``fetch(page_token)`` is one call (retried on its own)."""
+    found: list[T] = []
+    token = ""
+    while True:
+        response = fetch(token)
+        found.extend(items(response))
+        token = response.next_page_token
+        if not token:
+            return found
+
+
 def json_safe(value: Any) -> Any:
     """Plain JSON values (proto-plus and client objects often hold odd types)."""
     return json.loads(json.dumps(value, default=str))

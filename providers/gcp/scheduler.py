@@ -28,6 +28,7 @@ from vibn.providers.errors import ConflictError, InvalidError, NotFoundError
 from vibn.providers.gcp.common import (
     GcpEndpoints,
     RetryPolicy,
+    all_pages,
     call,
     duration_text,
     parents_to_list,
@@ -133,14 +134,10 @@ class SchedulerJobDriver:
             request = scheduler_v1.ListJobsRequest(parent=parent, page_token=token)
             return self._client.list_jobs(request=request, retry=None, timeout=self._timeout)
 
-        jobs: list[scheduler_v1.Job] = []
-        token = ""
-        while True:
-            response = self._call(partial(page, token), f"{KIND} {parent}")
-            jobs.extend(response.jobs)
-            token = response.next_page_token
-            if not token:
-                return jobs
+        return all_pages(
+            lambda token: self._call(partial(page, token), f"{KIND} {parent}"),
+            lambda response: response.jobs,
+        )
 
     # -- write -----------------------------------------------------------------------
     def create(self, desired: Desired) -> Observed:

@@ -29,6 +29,7 @@ from vibn.providers.errors import ConflictError, InvalidError, NotFoundError, Pr
 from vibn.providers.gcp.common import (
     GcpEndpoints,
     RetryPolicy,
+    all_pages,
     call,
     duration_text,
     parents_to_list,
@@ -123,14 +124,10 @@ class TasksQueueDriver:
             request = tasks_v2.ListQueuesRequest(parent=parent, page_token=token)
             return self._client.list_queues(request=request, retry=None, timeout=self._timeout)
 
-        queues: list[tasks_v2.Queue] = []
-        token = ""
-        while True:
-            response = self._call(partial(page, token), f"{KIND} {parent}")
-            queues.extend(response.queues)
-            token = response.next_page_token
-            if not token:
-                return queues
+        return all_pages(
+            lambda token: self._call(partial(page, token), f"{KIND} {parent}"),
+            lambda response: response.queues,
+        )
 
     # -- write -----------------------------------------------------------------------
     def create(self, desired: Desired) -> Observed:
