@@ -303,6 +303,14 @@ class LifecycleRule(Model):
     prefix: SafePath | None = Field(None, max_length=1024)
     storage_class: Literal["NEARLINE", "COLDLINE", "ARCHIVE"] | None = None
 
+    @model_validator(mode="after")
+    def _class_only_when_moving(self) -> LifecycleRule:
+        if self.action == "set_storage_class" and self.storage_class is None:
+            raise ValueError("action 'set_storage_class' needs 'storage_class'")
+        if self.action == "delete" and self.storage_class is not None:
+            raise ValueError("'storage_class' goes only with action 'set_storage_class'")
+        return self
+
 
 class Storage(Model):
     bucket: str | None = Field(
@@ -346,11 +354,23 @@ class CronJob(Model):
 
 
 class Queue(Model):
+    @field_validator("max_attempts")
+    @classmethod
+    def _not_zero(cls, value: int) -> int:
+        if value == 0:
+            raise ValueError("0 would read as 'unset' to Cloud Tasks; use -1 for unlimited or 1+")
+        return value
+
     name: Name
-    max_attempts: int = Field(100, ge=-1, le=1000)
+    max_attempts: int = Field(
+        100,
+        ge=-1,
+        le=1000,
+        description="-1 for unlimited; 0 is refused (Cloud Tasks reads it as unset).",
+    )
     max_dispatches_per_second: float = Field(500.0, gt=0, le=500)
     max_concurrent_dispatches: int = Field(1000, ge=1, le=5000)
-    min_backoff_seconds: float = Field(0.1, ge=0, le=3600)
+    min_backoff_seconds: float = Field(0.1, gt=0, le=3600)
     max_backoff_seconds: float = Field(3600.0, ge=0, le=3600)
     path: UrlPath | None = None
     service: Name | None = None
