@@ -9,6 +9,7 @@ in a message. Preview (pull-request) variables are Coolify's own and left alone.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
 
 from vibn.providers.base import Desired, ObserveContext, Observed, Owner, Scope
@@ -16,6 +17,8 @@ from vibn.providers.coolify.common import Shared, naming
 from vibn.providers.errors import NotFoundError
 from vibn.specs.values import reveal
 
+#: env reads in flight at once while observing (each is one small GET)
+READ_PARALLELISM = 8
 SUFFIX = ".env"
 
 
@@ -39,19 +42,26 @@ class EnvsDriver:
         self._client = shared.client
 
     def observe(self, scope: Scope, ctx: ObserveContext) -> list[Observed]:
-        found = []
-        for app in ctx.observed("coolify.application"):
-            if app.owner.workspace != scope.workspace or app.owner.stack not in scope.stacks:
-                continue
-            try:
-                rows = _production(self._client.list_envs(app.provider_id))
-            except NotFoundError:
-                continue
-            if rows:
-                address = f"{app.address}{SUFFIX}"
-                owner = Owner(app.owner.workspace, app.owner.stack, address)
-                found.append(self._observed(address, owner, app.provider_id, _vars(rows)))
-        return found
+        """One env read per application (Coolify has no bulk read), several at once."""
+        apps = [
+            app
+            for app in ctx.observed("coolify.application")
+            if app.owner.workspace == scope.workspace and app.owner.stack in scope.stacks
+        ]
+        with ThreadPoolExecutor(max_workers=READ_PARALLELISM) as pool:
+            answers = list(pool.map(self._read, apps))
+        return [obs for obs in answers if obs is not None]
+
+    def _read(self, app: Observed) -> Observed | None:
+        try:
+            rows = _production(self._client.list_envs(app.provider_id))
+        except NotFoundError:
+            return None
+        if not rows:
+            return None
+        address = f"{app.address}{SUFFIX}"
+        owner = Owner(app.owner.workspace, app.owner.stack, address)
+        return self._observed(address, owner, app.provider_id, _vars(rows))
 
     def create(self, desired: Desired) -> Observed:
         return self._apply(desired)
