@@ -18,6 +18,7 @@ from typing import Any
 
 from vibn.providers.coolify.images import image_for
 from vibn.specs.model import BACKUP_ENGINES, Database, Service, Stack
+from vibn.specs.names import coolify_app_name
 from vibn.specs.values import Sensitive
 
 from .compile_gcp import Platform, compile_cron, compile_logs, compile_queues, compile_storage
@@ -52,10 +53,6 @@ class SecretUnavailable(Exception):
 SecretResolver = Callable[[str, str, str], str]
 
 
-def database_env_var(db: Database) -> str:
-    return db.env_var or db.name.upper().replace("-", "_") + "_URL"
-
-
 def compile_stack(stack: Stack, secrets: SecretResolver, platform: Platform | None = None) -> Graph:
     """The resource graph of ``stack``; problems that block a plan land in ``graph.errors``."""
     platform = platform or Platform()
@@ -81,7 +78,7 @@ def compile_stack(stack: Stack, secrets: SecretResolver, platform: Platform | No
         except SecretUnavailable as exc:
             graph.errors.append(f"spec.secrets.{var}: {exc}")
     for db in spec.databases:
-        shared_env[database_env_var(db)] = Ref(f"database.{db.name}", "internal_db_url")
+        shared_env[db.url_env_var] = Ref(f"database.{db.name}", "internal_db_url")
     token = None
     if spec.cron:
         try:
@@ -178,7 +175,7 @@ def _compile_replica(
     props: dict[str, Any] = {
         "project_uuid": Ref("project", "uuid"),
         "environment_name": ENVIRONMENT,
-        "name": f"{stack.metadata.name}-{service.name}-{n}",
+        "name": coolify_app_name(stack.metadata.name, service.name, n),
         "git_repository": None if is_image else app.repo,
         "git_branch": None if is_image else app.branch,
         "build_pack": build.pack,

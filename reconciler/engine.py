@@ -23,7 +23,7 @@ from vibn.providers.base import Driver, Observed, Recorded, Scope
 from vibn.specs import Stack, digest
 from vibn.specs.model import Stack as StackModel
 from vibn.specs.values import Condition, Sensitive
-from vibn.state import LeaseHeld, Store
+from vibn.state import LeaseHeld, RecordedResource, Store
 
 from .apply import Applier, ApplyResult, EventSink
 from .compile import KIND_RANK, SecretResolver, SecretUnavailable, compile_stack
@@ -31,6 +31,10 @@ from .compile_gcp import Platform
 from .graph import Graph
 from .observe import Observation, observe, with_parents
 from .plan import KindFacts, Planned, make_plan
+
+
+def _recorded(r: RecordedResource, stack: str) -> Recorded:
+    return Recorded(r.address, r.kind, r.provider_id, r.props, r.outputs, r.conditions, stack)
 
 
 def captured_env_name(stack: str, key: str) -> str:
@@ -142,21 +146,12 @@ class Engine:
     def recorded(self, workspace: str, stacks: Sequence[str]) -> Callable[[str], list[Recorded]]:
         def of(kind: str) -> list[Recorded]:
             by_stack = self.store.resources_of_kind(workspace, stacks, kind)
-            return [
-                Recorded(r.address, r.kind, r.provider_id, r.props, r.outputs, r.conditions, stack)
-                for stack, records in by_stack.items()
-                for r in records
-            ]
+            return [_recorded(r, stack) for stack, records in by_stack.items() for r in records]
 
         return of
 
     def _records(self, workspace: str, stack: str) -> dict[str, Recorded]:
-        return {
-            r.address: Recorded(
-                r.address, r.kind, r.provider_id, r.props, r.outputs, r.conditions, stack
-            )
-            for r in self.store.resources(workspace, stack)
-        }
+        return {r.address: _recorded(r, stack) for r in self.store.resources(workspace, stack)}
 
     def observe(
         self, workspace: str, stacks: Sequence[str], kinds: Iterable[str] | None = None
@@ -166,15 +161,6 @@ class Engine:
         scope = Scope(workspace, frozenset(stacks))
         drivers = self.drivers if kinds is None else with_parents(self.drivers, kinds)
         return observe(drivers, scope, self.recorded(workspace, stacks))
-
-    def relevant_kinds(self, graph: Graph, workspace: str, stack: str) -> set[str]:
-        """Kinds a stack's plan must look at: what it wants and what it was left holding.
-
-        A stack with no Google Cloud section and no Google Cloud records never calls
-        Google, so a no-op plan costs only the provider lists it really needs."""
-        kinds = {r.kind for r in graph.resources.values()}
-        kinds.update(r.kind for r in self.store.resources(workspace, stack))
-        return kinds
 
     # -- plan ------------------------------------------------------------------------
     def plan(
@@ -188,14 +174,17 @@ class Engine:
             if destroy
             else compile_stack(stack, self._secrets(ws, name), self.platform)
         )
+        records = self._records(ws, name)
         if observation is None:
-            kinds = None if destroy else self.relevant_kinds(graph, ws, name)
-            observation = self.observe(ws, [name], kinds)
+            # only what the stack wants and what it was left holding: a stack with no
+            # Google Cloud section and no Google records never calls Google
+            kinds = {r.kind for r in graph.resources.values()} | {r.kind for r in records.values()}
+            observation = self.observe(ws, [name], None if destroy else kinds)
         record = self.store.get_stack(ws, name)
         return make_plan(
             graph,
             observation.for_stack(name),
-            self._records(ws, name),
+            records,
             self.facts(),
             fingerprint=self.fingerprint,
             document=stack.model_dump(mode="json", by_alias=True),
@@ -361,11 +350,10 @@ class Engine:
     ) -> dict[str, tuple[Condition, ...]]:
         """Advance pending conditions (deployments, later DNS, certificates, email); pass
         ``observation`` to reuse one already made of the workspace (the daemon's sweep)."""
-        if observation is None:
-            recorded_kinds = {r.kind for r in self.store.resources(workspace, stack)}
-            observation = self.observe(workspace, [stack], recorded_kinds)
-        observed = observation.for_stack(stack)
         records = self._records(workspace, stack)
+        if observation is None:
+            observation = self.observe(workspace, [stack], {r.kind for r in records.values()})
+        observed = observation.for_stack(stack)
         latest: dict[str, Observed] = {}
         for obj in observed:
             rec = records.get(obj.address)
