@@ -38,6 +38,23 @@ ENV_VARS: dict[str, str] = {
     "access (default vibn-storage@PROJECT.iam.gserviceaccount.com)",
     "VIBN_GCP_REGION": "Google Cloud region (Canadian only; default northamerica-northeast1)",
     "VIBN_AWS_REGION": "AWS region for SES (Canadian only; default ca-central-1)",
+    "VIBN_GCP_DNS_URL": "Cloud DNS endpoint",
+    "VIBN_SES_URL": "SES v2 endpoint (AWS_ENDPOINT_URL_SESV2 is honoured too); with neither "
+    "this nor AWS credentials set, SES uses the sandbox",
+    "VIBN_AWS_ACCOUNT_ID": "AWS account of the SES identities (event bus ARN)",
+    "VIBN_SES_SMTP_ACCESS_KEY_ID": "IAM access key allowed ses:SendRawEmail; apps get SMTP "
+    "credentials derived from it",
+    "VIBN_SES_SMTP_SECRET_ACCESS_KEY": "its secret (the SMTP password is derived from it)",
+    "VIBN_PLATFORM_DOMAIN": "the platform's own domain: stacks without a sender domain send "
+    "as noreply@mail.DOMAIN (default vibn.dev)",
+    "VIBN_OPENSRS_URL": "OpenSRS XCP endpoint, e.g. https://rr-n1-tor.opensrs.net:55443 "
+    "(unset: the sandbox)",
+    "VIBN_OPENSRS_USERNAME": "OpenSRS reseller username",
+    "VIBN_OPENSRS_KEY": "OpenSRS reseller private key (signs every request)",
+    "VIBN_DOMAIN_MARKUP_PERCENT": "percent added to registrar prices charged to a workspace "
+    "float (default 10)",
+    "VIBN_RESOLVER_URL": "DNS-over-HTTPS JSON resolver the domain-status probe asks "
+    "(default https://dns.google/resolve; the sandbox's when DNS is sandboxed)",
 }
 
 
@@ -53,6 +70,13 @@ class CoolifyConfig:
 
 
 @dataclass(frozen=True)
+class OpenSrsConfig:
+    url: str
+    username: str
+    key: str
+
+
+@dataclass(frozen=True)
 class Settings:
     home: Path
     database_url: str
@@ -64,6 +88,18 @@ class Settings:
     aws_region: str
     gcp_urls: dict[str, str | None] = field(default_factory=dict)
     gcp_service_account: str | None = None
+    ses_url: str | None = None
+    aws_configured: bool = False
+    #: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, when set
+    aws_keys: tuple[str, str, str | None] | None = None
+    aws_account_id: str | None = None
+    ses_smtp_key: tuple[str, str] | None = None
+    platform_domain: str = "vibn.dev"
+    opensrs: OpenSrsConfig | None = None
+    #: the registrant contact for domains vibn registers ([domains.contact] in vibn.toml)
+    registrant: dict[str, str] = field(default_factory=dict)
+    domain_markup_percent: str = "10"
+    resolver_url: str | None = None
 
     @property
     def sandbox_dir(self) -> Path:
@@ -138,11 +174,12 @@ def load_settings(cwd: Path, environ: Mapping[str, str]) -> Settings:
         raise ConfigError(f"parallelism {raw_parallelism!r} must be a whole number 1-64") from None
     gcp_urls = {
         api: pick(f"VIBN_GCP_{api.upper()}_URL", "gcp", f"{api}_url")
-        for api in ("storage", "scheduler", "tasks", "logging")
+        for api in ("storage", "scheduler", "tasks", "logging", "dns")
     }
     if not gcp_urls["storage"] and environ.get("STORAGE_EMULATOR_HOST"):
         gcp_urls["storage"] = environ["STORAGE_EMULATOR_HOST"]
     return Settings(
+        **_domain_settings(environ, toml, pick),
         home=home,
         gcp_urls=gcp_urls,
         gcp_service_account=pick("VIBN_GCP_SERVICE_ACCOUNT", "gcp", "service_account"),
@@ -160,3 +197,48 @@ def load_settings(cwd: Path, environ: Mapping[str, str]) -> Settings:
             "aws.region", pick("VIBN_AWS_REGION", "aws", "region") or "ca-central-1", AWS_REGIONS
         ),
     )
+
+
+def _domain_settings(
+    environ: Mapping[str, str], toml: Mapping[str, Any], pick: Any
+) -> dict[str, Any]:
+    """Settings of the domain, email and registrar providers."""
+    osrs = [pick(f"VIBN_OPENSRS_{k.upper()}", "opensrs", k) for k in ("url", "username", "key")]
+    opensrs = None
+    if any(osrs):
+        if not all(osrs):
+            raise ConfigError(
+                "OpenSRS needs a URL, a reseller username and a key (VIBN_OPENSRS_URL, "
+                "VIBN_OPENSRS_USERNAME, VIBN_OPENSRS_KEY, or [opensrs] url/username/key); "
+                "leave all unset to use the sandbox"
+            )
+        opensrs = OpenSrsConfig(*(str(v) for v in osrs))
+    smtp = [
+        pick(f"VIBN_SES_SMTP_{k.upper()}", "ses", f"smtp_{k}")
+        for k in ("access_key_id", "secret_access_key")
+    ]
+    markup = pick("VIBN_DOMAIN_MARKUP_PERCENT", "domains", "markup_percent") or "10"
+    try:
+        if not 0 <= float(markup) <= 1000:
+            raise ValueError
+    except ValueError:
+        raise ConfigError(f"domain markup {markup!r} must be a percentage 0-1000") from None
+    contact = toml.get("domains", {}).get("contact", {})
+    if not isinstance(contact, dict):
+        raise ConfigError("[domains.contact] in vibn.toml must be a table of contact fields")
+    aws_vars = ("AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_ENDPOINT_URL_SESV2", "AWS_ENDPOINT_URL")
+    key, secret = environ.get("AWS_ACCESS_KEY_ID"), environ.get("AWS_SECRET_ACCESS_KEY")
+    return {
+        "ses_url": pick("VIBN_SES_URL", "ses", "url")
+        or environ.get("AWS_ENDPOINT_URL_SESV2")
+        or environ.get("AWS_ENDPOINT_URL"),
+        "aws_configured": any(environ.get(k) for k in aws_vars),
+        "aws_keys": (key, secret, environ.get("AWS_SESSION_TOKEN")) if key and secret else None,
+        "aws_account_id": pick("VIBN_AWS_ACCOUNT_ID", "aws", "account_id"),
+        "ses_smtp_key": (str(smtp[0]), str(smtp[1])) if all(smtp) else None,
+        "platform_domain": pick("VIBN_PLATFORM_DOMAIN", "platform", "domain") or "vibn.dev",
+        "opensrs": opensrs,
+        "registrant": {str(k): str(v) for k, v in contact.items()},
+        "domain_markup_percent": markup,
+        "resolver_url": pick("VIBN_RESOLVER_URL", "domains", "resolver_url"),
+    }

@@ -20,6 +20,7 @@ SYMBOL = {
     "update": ("~", "yellow"),
     "replace": ("-/+", "magenta"),
     "delete": ("-", "red"),
+    "detach": ("=", "cyan"),
     "noop": (" ", "dim"),
 }
 
@@ -73,10 +74,19 @@ def render_plan(plan: Mapping[str, Any], console: Console, *, show_noop: bool = 
                 "      [bold red]! deletes data: needs --confirm " + escape(stack["name"]) + "[/]"
             )
     s = plan["summary"]
+    detach = f", {s['detach']} to detach and keep" if s.get("detach") else ""
     console.print(
         f"\nPlan {plan['plan_id']}: {s['create']} to create, {s['update']} to update, "
-        f"{s['replace']} to replace, {s['delete']} to delete, {s['noop']} unchanged."
+        f"{s['replace']} to replace, {s['delete']} to delete{detach}, {s['noop']} unchanged."
     )
+    for charge in plan.get("charges", []):
+        paid = " [dim](already paid)[/]" if charge.get("already_paid") else ""
+        console.print(
+            f"[bold]Cost:[/] {escape(charge['what'])}: {charge['amount']} "
+            f"{charge['currency']}{paid}"
+        )
+    if plan.get("charges"):
+        console.print(f"[bold]Workspace float:[/] {plan.get('float_balance')} CAD")
     for warning in plan.get("warnings", []):
         console.print(f"[yellow]Warning:[/] {escape(warning)}")
     for error in plan.get("errors", []):
@@ -117,6 +127,8 @@ class Progress:
         "rolling_back": ("↺", "yellow"),
         "rolled_back": ("↺", "yellow"),
         "rollback_failed": ("✗", "red"),
+        "charged": ("$", "yellow"),
+        "refunded": ("$", "green"),
     }
 
     def __init__(self, console: Console) -> None:

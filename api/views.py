@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from vibn.state import ApiKeyRecord, ApplyRecord, AuditEvent, RecordedResource, StackRecord
@@ -55,7 +56,15 @@ def compact_plan(plan: Mapping[str, Any]) -> dict[str, Any]:
         ],
         "warnings": plan.get("warnings", []),
         "errors": plan.get("errors", []),
+        **_money(plan),
     }
+
+
+def _money(plan: Mapping[str, Any]) -> dict[str, Any]:
+    """What the plan buys and the float that pays (only for plans that buy)."""
+    if not plan.get("charges"):
+        return {}
+    return {"charges": plan["charges"], "float_balance": plan.get("float_balance")}
 
 
 def plan_summary(plan: Mapping[str, Any], revision: int) -> dict[str, Any]:
@@ -73,6 +82,9 @@ def plan_summary(plan: Mapping[str, Any], revision: int) -> dict[str, Any]:
         summary["errors"] = [e[:SUMMARY_ERROR_CHARS] for e in plan["errors"]]
     if plan.get("warnings"):
         summary["warnings"] = len(plan["warnings"])
+    if plan.get("charges"):
+        summary["cost_cad"] = str(sum(Decimal(c["amount"]) for c in plan["charges"]))
+        summary["float_balance"] = plan.get("float_balance")
     return summary
 
 

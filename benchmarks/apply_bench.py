@@ -15,19 +15,18 @@ import time
 from collections import defaultdict
 from collections.abc import Mapping
 from contextlib import ExitStack
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
 
-from vibn.providers.coolify import CoolifyProvider
-from vibn.providers.gcp.common import GcpEndpoints
+from vibn.config import load_settings
 from vibn.reconciler.apply import StepEvent
-from vibn.reconciler.compile_gcp import Platform
 from vibn.reconciler.engine import Engine
 from vibn.sandbox.server import RunningSandbox, start_in_thread
 from vibn.specs import load_stack
 from vibn.state import SecretBox, Store
-from vibn.wiring import gcp_drivers
+from vibn.wiring import build_drivers, sandbox_environment
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "saas.yaml"
 
@@ -95,27 +94,20 @@ class Controls:
 
 
 def open_engine(sandbox: RunningSandbox, db: Path, parallelism: int, cleanup: ExitStack) -> Engine:
+    """An engine wired as ``vibn apply`` wires one, every provider at the sandbox."""
     store = Store.open(f"sqlite:///{db}", SecretBox(b"\x07" * 32))
     cleanup.callback(store.close)
     store.set_secret("default", "SESSION_SECRET", "bench")
-    ep = sandbox.providers["coolify"]
-    coolify = CoolifyProvider(ep.url, ep.token)
-    cleanup.callback(coolify.close)
-    gcp = GcpEndpoints(
-        project="vibn-bench",
-        anonymous=True,
-        storage=sandbox.providers["storage"].url,
-        scheduler=sandbox.providers["scheduler"].url,
-        tasks=sandbox.providers["tasks"].url,
-        logging=sandbox.providers["logging"].url,
-    )
+    store.ledger_entry("default", Decimal("100"), "bench top-up", f"bench-{db.name}")
+    cfg = load_settings(db.parent, sandbox_environment(sandbox.providers, "vibn-bench"))
+    drivers, platform = build_drivers(cfg, cleanup, "bench-registrar-profiles")
     return Engine(
         store,
-        {**coolify.drivers(), **gcp_drivers(gcp, cleanup)},
+        drivers,
         b"b" * 32,
         parallelism=parallelism,
         env={"STRIPE_API_KEY": "sk_bench"},
-        platform=Platform(gcp_project="vibn-bench"),
+        platform=platform,
     )
 
 

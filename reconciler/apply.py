@@ -22,11 +22,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from vibn.providers.base import SHARED, Desired, Driver, Observed, Owner, Recorded
-from vibn.providers.errors import NotFoundError, ProviderError
+from vibn.providers.errors import ConflictError, InvalidError, NotFoundError, ProviderError
 from vibn.state import JournalPhase, Store
 
 from .diff import diff
 from .graph import Fingerprint, contains_unknown, resolve
+from .payments import Charge, Payments
 from .plan import Action, ActionType, Planned
 
 Phase = JournalPhase
@@ -53,6 +54,8 @@ class ApplyResult:
     failed: list[str] = field(default_factory=list)
     rolled_back: list[str] = field(default_factory=list)
     rollback_failed: list[str] = field(default_factory=list)
+    #: completed steps a rollback deliberately kept (paid registrations)
+    kept: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -85,6 +88,8 @@ class Applier:
         parallelism: int = 8,
         rank: Mapping[str, int] | None = None,
         on_event: EventSink | None = None,
+        payments: Payments | None = None,
+        retained: frozenset[str] = frozenset(),
     ) -> None:
         self.planned = planned
         self.plan = planned.plan
@@ -99,6 +104,9 @@ class Applier:
         self._outputs: dict[str, Mapping[str, Any]] = dict(planned.observed_outputs)
         self._lock = threading.Lock()
         self.warnings: list[str] = []
+        self.payments = payments
+        #: kinds vibn never deletes (registered domains): detached, rolled back by keeping
+        self.retained = retained
 
     # -- helpers ---------------------------------------------------------------------
     def _owner(self, address: str) -> Owner:
@@ -156,11 +164,21 @@ class Applier:
             return _Done(action, None, None, rec)
 
         self._emit(action, "started")
-        if action.action is ActionType.UPDATE:
-            assert current is not None
-            new = driver.update(desired, current)
-        else:
-            new = driver.create(desired)
+        charge: Charge | None = self.planned.charges.get(action.address)
+        if charge is not None:
+            desired = self._paid(action, desired, charge)
+        try:
+            if action.action is ActionType.UPDATE:
+                assert current is not None
+                new = driver.update(desired, current)
+            else:
+                new = driver.create(desired)
+        except (ConflictError, InvalidError) as exc:
+            # the provider definitively refused: nothing was bought
+            if charge is not None and self.payments is not None and not charge.owned:
+                self.payments.refund(self.plan.workspace, charge, str(exc))
+                self._emit(action, "refunded", f"{charge.amount} CAD back to the float")
+            raise
         self._emit(action, "succeeded", pid=new.provider_id)
         self._record(action.address, action.kind, props, new)
         leftover = diff(props, new.props, frozenset())
@@ -171,9 +189,25 @@ class Applier:
             self._outputs[action.address] = new.outputs
         return _Done(action, new, current, rec)
 
+    def _paid(self, action: Action, desired: Desired, charge: Charge) -> Desired:
+        """Debit the float for ``charge`` (once, ever) before the provider is asked.
+
+        A charge the workspace had already paid (a resumed apply, a kept domain) lets
+        the driver adopt what the provider holds instead of buying it again."""
+        assert self.payments is not None, "a plan with charges needs payments"
+        paid_before = self.payments.pay(self.plan.workspace, charge)
+        if not paid_before:
+            self._emit(action, "charged", f"{charge.amount} CAD: {charge.what}")
+        adopt = paid_before or charge.owned
+        return Desired(
+            desired.address, desired.kind, desired.owner, {**desired.props, "adopt": adopt}
+        )
+
     def _main_phase(self, done: list[_Done]) -> tuple[Action, BaseException] | None:
         pending = {
-            i: a for i, a in enumerate(self.plan.actions) if a.action is not ActionType.DELETE
+            i: a
+            for i, a in enumerate(self.plan.actions)
+            if a.action not in (ActionType.DELETE, ActionType.DETACH)
         }
         in_plan = {a.address for a in pending.values()}
         finished: set[str] = set()
@@ -217,6 +251,12 @@ class Applier:
                 self._restore_record(action, step.previous_record)
                 result.rolled_back.append(action.address)
                 continue
+            if action.kind in self.retained:
+                # paid for: never cancelled; the record stays so the stack still knows it
+                note = "kept: paid for, and vibn never cancels a registration"
+                self._emit(action, "rolled_back", note)
+                result.kept.append(action.address)
+                continue
             driver = self.drivers[action.kind]
             self._emit(action, "rolling_back")
             try:
@@ -258,7 +298,7 @@ class Applier:
     def _delete_phase(self, done: list[_Done]) -> tuple[Action, BaseException] | None:
         targets: list[tuple[Action, Observed, bool]] = []
         for i, action in enumerate(self.plan.actions):
-            if action.action is ActionType.DELETE:
+            if action.action in (ActionType.DELETE, ActionType.DETACH):
                 targets.append((action, self.planned.current[i], True))
         for step in done:
             if step.action.action is ActionType.REPLACE and step.previous is not None:
@@ -279,16 +319,19 @@ class Applier:
         return None
 
     def _delete_one(self, action: Action, obj: Observed, forget: bool) -> None:
-        self._emit(action, "started", "deleting", obj.provider_id)
+        keep = action.kind in self.retained or action.action is ActionType.DETACH
+        self._emit(action, "started", "detaching" if keep else "deleting", obj.provider_id)
         try:
-            _delete(self.drivers[action.kind], obj)
+            if not keep:
+                _delete(self.drivers[action.kind], obj)
         except Exception as exc:
             self._emit(action, "failed", _message(exc), obj.provider_id)
             raise
         rec = self.recorded.get(action.address)
         if forget and (rec is None or rec.provider_id == obj.provider_id):
             self.store.forget_resource(self.plan.workspace, self.plan.stack, action.address)
-        self._emit(action, "succeeded", "deleted", obj.provider_id)
+        done = "detached: kept with the workspace" if keep else "deleted"
+        self._emit(action, "succeeded", done, obj.provider_id)
 
     def run(self) -> ApplyResult:
         result = ApplyResult(self.apply_id, "succeeded")
@@ -305,6 +348,11 @@ class Applier:
                 if result.rollback_failed
                 else ""
             )
+            if result.kept:
+                result.error += (
+                    f". Kept: {', '.join(result.kept)} (paid for: the registration and its "
+                    "ledger entry stay with the workspace)"
+                )
         else:
             failure = self._delete_phase(done)
             if failure is not None:

@@ -7,8 +7,8 @@ planner can be tested with data alone.
 
 Addresses (stable across revisions):
 ``project``, ``app.{service}-{n}`` (+ ``.env``, ``.deploy``), ``database.{name}``
-(+ ``.backup``); sections whose provider drivers arrive later compile to resources of
-their future kinds so a plan can say precisely which driver it is waiting for.
+(+ ``.backup``); the Google Cloud sections are in ``compile_gcp``, the domain, email and
+backup destinations in ``compile_domain``.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from vibn.specs.model import BACKUP_ENGINES, Database, Service, Stack
 from vibn.specs.names import coolify_app_name
 from vibn.specs.values import Sensitive
 
+from .compile_domain import attachment, compile_backups, compile_domain, compile_email
 from .compile_gcp import Platform, compile_cron, compile_logs, compile_queues, compile_storage
 from .graph import Digest, Graph, Ref, Resource
 
@@ -41,6 +42,13 @@ KIND_RANK: dict[str, int] = {
     "gcp.tasks_queue": 1,
     "gcp.log_bucket": 0,
     "gcp.log_sink": 1,
+    "gcp.dns_zone": 0,
+    "gcp.dns_records": 1,
+    "opensrs.domain": 1,
+    "dns.domain_status": 5,
+    "ses.configuration_set": 0,
+    "ses.identity": 1,
+    "coolify.s3_storage": 1,
 }
 
 
@@ -89,18 +97,17 @@ def compile_stack(stack: Stack, secrets: SecretResolver, platform: Platform | No
     shared_env.update(compile_queues(graph, stack, platform))
     shared_env.update(compile_cron(graph, stack, platform, token))
     shared_env.update(compile_logs(graph, stack, platform))
-
+    mail_env = compile_email(graph, stack, platform.mail)
     if spec.app:
+        shared_env.update(mail_env)
+        attached = attachment(stack)
         for service in spec.app.services:
             for n in range(1, service.replicas + 1):
-                _compile_replica(graph, stack, service, n, shared_env)
-
-    # sections whose drivers come with the domain/email issue: compiled to their future
-    # kinds, so the plan names the missing driver precisely
-    for section, kind in (("domain", "domain.registration"), ("email", "ses.identity")):
-        value = getattr(spec, section)
-        if value is not None:
-            graph.add(Resource(section, kind, value.model_dump(by_alias=True), section=section))
+                served = attached is not None and attached.service == service.name and n == 1
+                domains = attached.domains if served and attached else None
+                _compile_replica(graph, stack, service, n, shared_env, domains)
+    compile_domain(graph, stack)
+    compile_backups(graph, stack, platform.storage_service_account)
     return graph
 
 
@@ -153,7 +160,12 @@ def _image_ref(image: str | None) -> str | None:
 
 
 def _compile_replica(
-    graph: Graph, stack: Stack, service: Service, n: int, shared_env: dict[str, Any]
+    graph: Graph,
+    stack: Stack,
+    service: Service,
+    n: int,
+    shared_env: dict[str, Any],
+    domains: str | None,
 ) -> None:
     app = stack.spec.app
     assert app is not None
@@ -186,7 +198,7 @@ def _compile_replica(
         "build_command": build.build_command,
         "docker_image": _image_ref(build.image) if is_image else None,
         "health_check": health,
-        "domains": None,
+        "domains": domains,
     }
     graph.add(Resource(address, "coolify.application", props, section="app"))
 

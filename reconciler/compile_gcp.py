@@ -11,13 +11,14 @@ only its lifecycle rules (scoped to its own ``{stack}/`` prefix) and its HMAC ke
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from vibn.providers.gcp.tasks import queue_id
 from vibn.specs.model import CronJob, Queue, Stack
 from vibn.specs.values import Sensitive
 
+from .compile_domain import MailPlatform
 from .graph import Graph, Join, Ref, Resource
 
 GCS_ACTION = {"delete": "Delete", "set_storage_class": "SetStorageClass"}
@@ -30,6 +31,7 @@ class Platform:
     gcp_project: str = "vibn-sandbox"
     storage_endpoint: str = "https://storage.googleapis.com"
     storage_service_account: str = "vibn-storage@vibn-sandbox.iam.gserviceaccount.com"
+    mail: MailPlatform = field(default_factory=MailPlatform)
 
 
 def env_key(name: str) -> str:

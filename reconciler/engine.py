@@ -8,6 +8,8 @@ file goes through the very same check, so it is applied exactly or not at all.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import secrets
 import socket
@@ -17,9 +19,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
-from vibn.providers.base import Driver, Observed, Recorded, Scope
+from vibn.providers.base import SHARED, Desired, Driver, Observed, Owner, Recorded, Scope
+from vibn.providers.errors import ProviderError
 from vibn.specs import Stack, digest
 from vibn.specs.model import Stack as StackModel
 from vibn.specs.values import Condition, Sensitive
@@ -28,9 +32,10 @@ from vibn.state import LeaseHeld, RecordedResource, Store
 from .apply import Applier, ApplyResult, EventSink
 from .compile import KIND_RANK, SecretResolver, SecretUnavailable, compile_stack
 from .compile_gcp import Platform
-from .graph import Graph
+from .graph import Graph, resolve
 from .observe import Observation, observe, with_parents
-from .plan import KindFacts, Planned, make_plan
+from .payments import Charge, Payments, Quoting, total
+from .plan import ActionType, KindFacts, Planned, make_plan
 
 
 def _recorded(r: RecordedResource, stack: str) -> Recorded:
@@ -87,6 +92,8 @@ class Engine:
     lease_ttl: timedelta = timedelta(seconds=60)
     env: Mapping[str, str] | None = None
     platform: Platform = field(default_factory=Platform)
+    #: percent added to registrar prices when the workspace float is charged
+    domain_markup_percent: Decimal = Decimal("0")
 
     # -- helpers ---------------------------------------------------------------------
     def fingerprint(self, value: Sensitive) -> str:
@@ -139,9 +146,17 @@ class Engine:
 
     def facts(self) -> dict[str, KindFacts]:
         return {
-            kind: KindFacts(frozenset(d.replace_fields), bool(d.data_bearing))
+            kind: KindFacts(
+                frozenset(d.replace_fields),
+                bool(d.data_bearing),
+                bool(getattr(d, "retained", False)),
+            )
             for kind, d in self.drivers.items()
         }
+
+    @property
+    def payments(self) -> Payments:
+        return Payments(self.store, self.domain_markup_percent)
 
     def recorded(self, workspace: str, stacks: Sequence[str]) -> Callable[[str], list[Recorded]]:
         def of(kind: str) -> list[Recorded]:
@@ -181,7 +196,7 @@ class Engine:
             kinds = {r.kind for r in graph.resources.values()} | {r.kind for r in records.values()}
             observation = self.observe(ws, [name], None if destroy else kinds)
         record = self.store.get_stack(ws, name)
-        return make_plan(
+        planned = make_plan(
             graph,
             observation.for_stack(name),
             records,
@@ -193,6 +208,60 @@ class Engine:
             rank=KIND_RANK,
             lineage=record.lineage if record else None,
         )
+        self._price(planned)
+        return planned
+
+    def _price(self, planned: Planned) -> None:
+        """Put what the plan buys, and the float it draws on, into the plan; a plan the
+        float cannot cover, or one the registrar cannot price, carries an error."""
+        plan = planned.plan
+        charges: dict[str, Charge] = {}
+        payments = self.payments
+
+        def lookup(address: str) -> Mapping[str, Any] | None:
+            return planned.observed_outputs.get(address)
+
+        for index, action in enumerate(plan.actions):
+            driver = self.drivers.get(action.kind)
+            if not isinstance(driver, Quoting) or action.action not in (
+                ActionType.CREATE,
+                ActionType.UPDATE,
+                ActionType.REPLACE,
+            ):
+                continue
+            res = planned.graph.resources[action.address]
+            props = resolve(res.props, lookup, self.fingerprint)
+            owner = Owner(plan.workspace, SHARED if res.shared else plan.stack, action.address)
+            desired = Desired(action.address, action.kind, owner, props)
+            try:
+                current = planned.current.get(index)
+                if action.action is ActionType.UPDATE and current is not None:
+                    charge = payments.renewal(
+                        plan.workspace, action.address, desired, current, driver
+                    )
+                else:
+                    charge = payments.registration(plan.workspace, action.address, desired, driver)
+            except ProviderError as exc:
+                plan.errors.append(f"spec.{action.section}: {action.address}: {exc}")
+                continue
+            if charge is not None:
+                charges[action.address] = charge
+        if not charges:
+            return
+        balance = self.store.balance(plan.workspace)
+        due = total(charges)
+        if due > balance:
+            plan.errors.append(
+                f"workspace {plan.workspace}'s float is {balance} CAD and this plan buys "
+                f"{due} CAD ({'; '.join(c.what for c in charges.values() if not c.owned)}); "
+                f"credit it first: vibn float credit --workspace {plan.workspace} AMOUNT"
+            )
+        planned.charges = dict(charges)
+        plan.charges = [c.to_json() for c in charges.values()]
+        plan.float_balance = str(balance)
+        # a price (or the float) that moved makes a saved plan stale
+        extra = json.dumps(plan.charges, sort_keys=True)
+        plan.content_digest = hashlib.sha256((plan.content_digest + extra).encode()).hexdigest()
 
     # -- apply -----------------------------------------------------------------------
     @contextmanager
@@ -315,6 +384,8 @@ class Engine:
             parallelism=self.parallelism,
             rank=KIND_RANK,
             on_event=sink,
+            payments=self.payments,
+            retained=frozenset(k for k, f in self.facts().items() if f.retained),
         )
         try:
             result = applier.run()

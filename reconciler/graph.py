@@ -116,12 +116,39 @@ class Join:
             yield from find_refs(part)
 
 
-Expr = Ref | Digest | Join
+#: named pure functions a ``Derive`` may apply; registered by the compile modules
+DERIVATIONS: dict[str, Callable[..., Any]] = {}
+
+
+@dataclass(frozen=True)
+class Derive:
+    """A value computed by a registered pure function from other values (refs allowed),
+    e.g. the DKIM CNAME records made from an SES identity's tokens. The function is
+    named, not held, so the expression stays plain data."""
+
+    function: str
+    parts: tuple[Any, ...]
+
+    def __str__(self) -> str:
+        return f"{self.function}(...)"
+
+    def resolve(self, lookup: OutputLookup, fingerprint: Fingerprint) -> Any:
+        values = [resolve(p, lookup, fingerprint) for p in self.parts]
+        if any(contains_unknown(v) for v in values):
+            return UNKNOWN
+        return DERIVATIONS[self.function](*values)
+
+    def refs(self) -> Iterator[Ref]:
+        for part in self.parts:
+            yield from find_refs(part)
+
+
+Expr = Ref | Digest | Join | Derive
 
 
 def resolve(value: Any, lookup: OutputLookup, fingerprint: Fingerprint) -> Any:
     """``value`` with every expression replaced by its value (or UNKNOWN)."""
-    if isinstance(value, Ref | Digest | Join):
+    if isinstance(value, Ref | Digest | Join | Derive):
         return value.resolve(lookup, fingerprint)
     if isinstance(value, Mapping):
         return {k: resolve(v, lookup, fingerprint) for k, v in value.items()}
@@ -131,7 +158,7 @@ def resolve(value: Any, lookup: OutputLookup, fingerprint: Fingerprint) -> Any:
 
 
 def find_refs(value: Any) -> Iterator[Ref]:
-    if isinstance(value, Ref | Digest | Join):
+    if isinstance(value, Ref | Digest | Join | Derive):
         yield from value.refs()
     elif isinstance(value, Mapping):
         for v in value.values():

@@ -33,6 +33,8 @@ class ActionType(StrEnum):
     UPDATE = "update"
     REPLACE = "replace"
     DELETE = "delete"
+    #: stop managing an object and keep it (a registered domain is never cancelled)
+    DETACH = "detach"
     NOOP = "noop"
 
 
@@ -42,6 +44,8 @@ class KindFacts:
 
     replace_fields: frozenset[str]
     data_bearing: bool
+    #: never deleted by vibn: dropping it from the stack detaches it (a paid domain)
+    retained: bool = False
 
 
 @dataclass
@@ -88,6 +92,9 @@ class Plan:
     lineage: str | None = None
     content_digest: str = ""
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    #: purchases the plan implies (``Charge.to_json``) and the float they draw on
+    charges: list[dict[str, Any]] = field(default_factory=list)
+    float_balance: str | None = None
 
     @property
     def plan_id(self) -> str:
@@ -122,6 +129,11 @@ class Plan:
             "actions": [a.to_json() for a in self.actions],
             "warnings": self.warnings,
             "errors": self.errors,
+            **(
+                {"charges": self.charges, "float_balance": self.float_balance}
+                if self.charges
+                else {}
+            ),
             "content_digest": self.content_digest,
             "document": self.document,
         }
@@ -183,6 +195,8 @@ class Planned:
     graph: Graph
     current: dict[int, Observed]  # action index -> the object it acts on
     observed_outputs: dict[str, Mapping[str, Any]]
+    #: address -> what applying it costs (``payments.Charge``), filled by the engine
+    charges: dict[str, Any] = field(default_factory=dict)
 
 
 def _secret_paths(recorded: Recorded | None) -> frozenset[str]:
@@ -254,6 +268,8 @@ def make_plan(
         decided[address] = action.action
         actions.append(action)
         for extra in extras:
+            if kind_facts is not None and kind_facts.retained:
+                continue
             deletes.append(
                 (
                     Action(
@@ -279,6 +295,22 @@ def make_plan(
                     )
                 continue
             kind_facts = facts.get(obj.kind)
+            if kind_facts is not None and kind_facts.retained:
+                deletes.append(
+                    (
+                        Action(
+                            address,
+                            obj.kind,
+                            ActionType.DETACH,
+                            _section_of(address),
+                            reason="kept: vibn never cancels it; it stays with the workspace "
+                            "and the stack stops managing it",
+                            provider_id=obj.provider_id,
+                        ),
+                        obj,
+                    )
+                )
+                continue
             deletes.append(
                 (
                     Action(

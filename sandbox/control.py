@@ -53,9 +53,18 @@ class Fault:
     times: int | None
     skip: int
     delay: float
+    #: only requests whose body matches (e.g. one XML action on a single-URL API)
+    body_match: re.Pattern[str] | None = None
+    #: let the emulator act first, then delay/replace the reply: the provider did the
+    #: work but the client never hears of it (a connection lost after the commit)
+    after: bool = False
 
-    def matches(self, method: str, path: str) -> bool:
-        return (self.method is None or self.method == method) and bool(self.path.search(path))
+    def matches(self, method: str, path: str, body: str = "") -> bool:
+        return (
+            (self.method is None or self.method == method)
+            and bool(self.path.search(path))
+            and (self.body_match is None or bool(self.body_match.search(body)))
+        )
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -69,6 +78,8 @@ class Fault:
             "times": self.times,
             "skip": self.skip,
             "delay": self.delay,
+            "body_match": self.body_match.pattern if self.body_match else None,
+            "after": self.after,
         }
 
     def response(self) -> Response:
@@ -98,7 +109,29 @@ def _number(spec: Mapping[str, Any], key: str, default: float | None) -> float |
     return float(value)
 
 
-_FAULT_FIELDS = {"method", "path", "status", "body", "text", "headers", "times", "skip", "delay"}
+_FAULT_FIELDS = {
+    "method",
+    "path",
+    "status",
+    "body",
+    "text",
+    "headers",
+    "times",
+    "skip",
+    "delay",
+    "body_match",
+    "after",
+}
+
+
+def _regex(spec: Mapping[str, Any], key: str, default: str | None) -> re.Pattern[str] | None:
+    value = spec.get(key, default)
+    if value is None:
+        return None
+    try:
+        return re.compile(str(value))
+    except re.error as exc:
+        raise ControlError(f"{key} is not a valid regex: {exc}") from exc
 
 
 def parse_fault(fault_id: int, spec: Any) -> Fault:
@@ -111,10 +144,11 @@ def parse_fault(fault_id: int, spec: Any) -> Fault:
     method = spec.get("method")
     if method is not None and not isinstance(method, str):
         raise ControlError("method must be a string")
-    try:
-        pattern = re.compile(str(spec.get("path", ".*")))
-    except re.error as exc:
-        raise ControlError(f"path is not a valid regex: {exc}") from exc
+    pattern = _regex(spec, "path", ".*")
+    assert pattern is not None
+    after = spec.get("after", False)
+    if not isinstance(after, bool):
+        raise ControlError("after must be a boolean")
     status = spec.get("status")
     if status is not None and (not isinstance(status, int) or not 100 <= status <= 599):
         raise ControlError("status must be an HTTP status code")
@@ -142,6 +176,8 @@ def parse_fault(fault_id: int, spec: Any) -> Fault:
         times=None if times is None else int(times),
         skip=int(skip),
         delay=delay,
+        body_match=_regex(spec, "body_match", None),
+        after=after,
     )
 
 
@@ -162,6 +198,10 @@ class ControlState:
             self._faults.append(fault)
             return fault
 
+    @property
+    def has_faults(self) -> bool:
+        return bool(self._faults)
+
     def faults(self) -> list[dict[str, Any]]:
         with self._lock:
             return [f.describe() for f in self._faults]
@@ -170,11 +210,11 @@ class ControlState:
         with self._lock:
             self._faults.clear()
 
-    def take_fault(self, method: str, path: str) -> Fault | None:
+    def take_fault(self, method: str, path: str, body: str = "") -> Fault | None:
         """The fault this request triggers, consuming one of its uses."""
         with self._lock:
             for fault in self._faults:
-                if not fault.matches(method, path):
+                if not fault.matches(method, path, body):
                     continue
                 if fault.skip > 0:
                     fault.skip -= 1
@@ -278,13 +318,16 @@ class SandboxApp:
             await asyncio.sleep(self.state.latency)
         template = self.template_for(method, path) or path
         self.state.count(f"{method} {template}")
-        fault = self.state.take_fault(method, path)
-        if fault is not None:
-            if fault.delay > 0 and not await _pause(request, fault.delay):
-                return None
-            if fault.status is not None:
-                return fault.response()
-        return await self.api(request)
+        body = (await request.body()).decode("utf-8", "replace") if self.state.has_faults else ""
+        fault = self.state.take_fault(method, path, body)
+        if fault is None:
+            return await self.api(request)
+        done = await self.api(request) if fault.after else None
+        if fault.delay > 0 and not await _pause(request, fault.delay):
+            return None
+        if fault.status is not None:
+            return fault.response()
+        return done if done is not None else await self.api(request)
 
     async def _control(self, request: Request) -> Response:
         method, path = request.method.upper(), request.url.path

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vibn.sandbox.control import SandboxApp
+from vibn.sandbox.publicdns import PublicDns
 
 Clock = Callable[[], float]
 
@@ -25,6 +26,9 @@ class EmulatorConfig:
     state_dir: Path
     token: str
     clock: Clock = field(default=time.time)
+    #: shared by every emulator of one sandbox: zones and delegations publish here,
+    #: SES verification resolves here
+    public_dns: PublicDns = field(default_factory=PublicDns)
 
     def state_file(self, name: str) -> Path:
         """Where emulator ``name`` persists its data (``DIR/<name>.json``)."""

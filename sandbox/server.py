@@ -34,6 +34,7 @@ import uvicorn
 from vibn.sandbox.emulator import Clock, Emulator, EmulatorConfig
 from vibn.sandbox.info import ProviderEndpoint, SandboxError, SandboxInfo
 from vibn.sandbox.persist import read_json, write_json_atomic
+from vibn.sandbox.publicdns import PublicDns
 from vibn.sandbox.registry import EMULATORS
 
 HOST = "127.0.0.1"
@@ -239,8 +240,10 @@ def start_in_thread(
     names: Iterable[str] | None = None,
     clock: Clock = time.time,
     ready_timeout: float = 10.0,
+    public_dns: PublicDns | None = None,
 ) -> RunningSandbox:
-    """Serve the emulators (all registered ones unless ``names``) from this process."""
+    """Serve the emulators (all registered ones unless ``names``) from this process;
+    ``public_dns`` lets a test publish records SES verification will see."""
     state_dir = Path(state_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
     chosen = list(names) if names is not None else list(EMULATORS)
@@ -248,7 +251,9 @@ def start_in_thread(
     if unknown:
         raise SandboxError(f"unknown emulators: {', '.join(unknown)}")
     token = load_token(state_dir)
-    config = EmulatorConfig(state_dir=state_dir, token=token, clock=clock)
+    config = EmulatorConfig(
+        state_dir=state_dir, token=token, clock=clock, public_dns=public_dns or PublicDns()
+    )
     emulators = {}
     for name in chosen:
         try:

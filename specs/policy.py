@@ -26,7 +26,8 @@ from vibn.specs.problems import Problem, format_path
 LOCATION_KEYS = frozenset({"location", "region"})
 RESERVED_ENV_PREFIX = "VIBN_"
 # Sections whose drivers inject variables with these prefixes into every service.
-INJECTED_PREFIXES = {"storage": "STORAGE_", "queues": "QUEUE_", "email": "SMTP_"}
+INJECTED_PREFIXES = {"storage": "STORAGE_", "queues": "QUEUE_"}
+MAIL_VARIABLES = ("SMTP_", "EMAIL_FROM", "EMAIL_CONFIGURATION_SET")
 
 
 def check_location(path: str, value: object) -> Problem | None:
@@ -132,6 +133,8 @@ def _variables(stack: Stack) -> Iterator[Problem]:
             )
         injected.setdefault(var, f"database {shown(db.name)}")
     prefixes = {p: s for s, p in INJECTED_PREFIXES.items() if getattr(spec, s)}
+    # mail settings reach every app, with spec.email or without (the shared sender)
+    prefixes.update(dict.fromkeys(MAIL_VARIABLES, "email"))
 
     sources: list[tuple[str, str]] = [(f"spec.env.{k}", k) for k in spec.env]
     for name in spec.secrets:
@@ -182,19 +185,21 @@ def _default_bucket(stack: Stack) -> Iterator[Problem]:
 
 
 def _email(stack: Stack) -> Iterator[Problem]:
+    """A sender domain must be the stack's own domain (or under it): that is how vibn
+    knows the workspace owns it, and where it writes the DKIM, SPF and DMARC records.
+    Without a sender domain, mail goes out from the platform's shared sender."""
     email, domain = stack.spec.email, stack.spec.domain
-    if email is None:
+    if email is None or email.sender_domain is None:
         return
-    if email.sender_domain is None:
-        if domain is None:
-            yield Problem(
-                "spec.email.sender_domain",
-                "required when the stack has no domain: the domain mail is sent from",
-            )
+    if domain is None:
+        yield Problem(
+            "spec.email.sender_domain",
+            f"{shown(email.sender_domain)} is not a domain this stack owns: declare it as "
+            "spec.domain (vibn writes its DKIM records in that zone), or leave "
+            "sender_domain out to send from the platform's shared sender",
+        )
         return
-    if domain is not None and not (
-        email.sender_domain == domain.name or email.sender_domain.endswith("." + domain.name)
-    ):
+    if not (email.sender_domain == domain.name or email.sender_domain.endswith("." + domain.name)):
         yield Problem(
             "spec.email.sender_domain",
             f"{shown(email.sender_domain)} is not {shown(domain.name)} or one of its "

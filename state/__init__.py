@@ -7,7 +7,13 @@ they reach the database. Only ``vibn.specs`` is imported from the rest of vibn.
 
 from vibn.state._service import stack_lease_key
 from vibn.state.crypto import SecretBox
-from vibn.state.errors import LeaseHeld, RevisionConflict, StackNotFound, StateError
+from vibn.state.errors import (
+    InsufficientFunds,
+    LeaseHeld,
+    RevisionConflict,
+    StackNotFound,
+    StateError,
+)
 from vibn.state.records import (
     ApiKeyRecord,
     ApplyKind,
@@ -35,6 +41,7 @@ __all__ = [
     "ApplyStatus",
     "AuditEvent",
     "Event",
+    "InsufficientFunds",
     "JournalEntry",
     "JournalPhase",
     "Lease",

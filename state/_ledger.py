@@ -8,11 +8,12 @@ an error rather than a silent no-op, because it means two operations got mixed u
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, select
 
 from vibn.state._core import StoreCore
-from vibn.state.errors import StateError
+from vibn.state.errors import InsufficientFunds, StateError
 from vibn.state.records import LedgerEntry
 from vibn.state.schema import LedgerRow, Workspace
 
@@ -21,16 +22,27 @@ CENT = Decimal("0.01")
 
 class LedgerOps(StoreCore):
     def ledger_entry(
-        self, workspace: str, amount: Decimal | int, reason: str, idempotency_key: str
+        self,
+        workspace: str,
+        amount: Decimal | int,
+        reason: str,
+        idempotency_key: str,
+        *,
+        no_overdraft: bool = False,
     ) -> tuple[LedgerEntry, bool]:
         """Record a movement once: ``(entry, created)``.
 
         ``amount`` is CAD with at most two decimals (positive credits the float, negative
         debits it). Replaying an ``idempotency_key`` returns the entry it first made.
+        With ``no_overdraft`` a new debit the float cannot cover raises
+        ``InsufficientFunds``; the check and the insert happen in one transaction, under
+        a lock on the workspace row, so two concurrent purchases cannot both pass it.
         """
         cents = _cents(amount)
         with self._writing() as session:
             workspace_id = self._ensure_workspace(session, workspace)
+            if no_overdraft and cents < 0:
+                self._check_cover(session, workspace, workspace_id, cents, idempotency_key)
             created = session.execute(
                 self._insert(LedgerRow)
                 .values(
@@ -55,6 +67,25 @@ class LedgerOps(StoreCore):
                     f"{_amount(row.amount_cents)} CAD in workspace {owner}"
                 )
             return _entry(row, owner), created is not None
+
+    def _check_cover(
+        self, session: Any, workspace: str, workspace_id: int, cents: int, key: str
+    ) -> None:
+        session.execute(
+            select(Workspace.id).where(Workspace.id == workspace_id).with_for_update()
+        ).scalar_one()
+        replay = session.execute(
+            select(LedgerRow.id).where(LedgerRow.idempotency_key == key)
+        ).first()
+        if replay is not None:
+            return
+        total = session.execute(
+            select(func.coalesce(func.sum(LedgerRow.amount_cents), 0)).where(
+                LedgerRow.workspace_id == workspace_id
+            )
+        ).scalar_one()
+        if int(total) + cents < 0:
+            raise InsufficientFunds(workspace, _amount(int(total)), _amount(-cents))
 
     def balance(self, workspace: str) -> Decimal:
         """The workspace's float in CAD (0.00 when it has no entries)."""

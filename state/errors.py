@@ -7,6 +7,7 @@ where there is one, what to do about it. Nothing here ever carries a secret valu
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 
 
 class StateError(Exception):
@@ -63,3 +64,16 @@ def _zulu(at: datetime) -> str:
     if at.tzinfo is not None:
         at = at.astimezone(UTC)
     return at.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class InsufficientFunds(StateError):
+    """A debit the workspace's float cannot cover."""
+
+    def __init__(self, workspace: str, balance: Decimal, needed: Decimal) -> None:
+        super().__init__(
+            f"workspace {workspace}'s float is {balance} CAD; this needs {needed} CAD. "
+            f"Credit it first (vibn float credit --workspace {workspace} AMOUNT)"
+        )
+        self.workspace = workspace
+        self.balance = balance
+        self.needed = needed

@@ -19,7 +19,15 @@ StackStatus = Literal["new", "applying", "applied", "failed", "destroyed"]
 ApplyKind = Literal["apply", "destroy"]
 ApplyStatus = Literal["running", "succeeded", "failed", "rolled_back"]
 JournalPhase = Literal[
-    "started", "succeeded", "failed", "rolling_back", "rolled_back", "rollback_failed"
+    "started",
+    "succeeded",
+    "failed",
+    "rolling_back",
+    "rolled_back",
+    "rollback_failed",
+    # money: the float was debited for a purchase / credited back after a refusal
+    "charged",
+    "refunded",
 ]
 
 STACK_STATUSES: frozenset[str] = frozenset(get_args(StackStatus))

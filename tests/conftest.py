@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from vibn.sandbox.server import RunningSandbox, start_in_thread
+from vibn.wiring import sandbox_environment
 
 
 @pytest.fixture
@@ -37,13 +38,4 @@ def coolify_token(sandbox: RunningSandbox) -> str:
 def provider_env(running: RunningSandbox) -> dict[str, str]:
     """Environment that points every provider at ``running``'s emulators (so no command
     under test starts a sandbox process of its own)."""
-    providers = running.providers
-    return {
-        "VIBN_COOLIFY_URL": providers["coolify"].url,
-        "VIBN_COOLIFY_TOKEN": providers["coolify"].token,
-        "VIBN_GCP_PROJECT": "vibn-test",
-        "VIBN_GCP_STORAGE_URL": providers["storage"].url,
-        "VIBN_GCP_SCHEDULER_URL": providers["scheduler"].url,
-        "VIBN_GCP_TASKS_URL": providers["tasks"].url,
-        "VIBN_GCP_LOGGING_URL": providers["logging"].url,
-    }
+    return sandbox_environment(running.providers)

@@ -1,4 +1,5 @@
-"""The Coolify provider: apps, env vars, deployments, databases and their backups.
+"""The Coolify provider: apps, env vars, deployments, databases, their backups and the
+S3 destinations those backups go to.
 
 ``CoolifyProvider`` is the one thing the reconciler builds from configuration (URL,
 token, optionally the server to place resources on); it owns one thread-safe client and
@@ -20,6 +21,7 @@ from vibn.providers.coolify.deployments import DeploymentDriver
 from vibn.providers.coolify.envs import EnvsDriver
 from vibn.providers.coolify.images import image_for
 from vibn.providers.coolify.projects import ProjectDriver
+from vibn.providers.coolify.s3 import S3StorageDriver
 
 __all__ = [
     "ApplicationDriver",
@@ -31,6 +33,7 @@ __all__ = [
     "EnvsDriver",
     "ProjectDriver",
     "RetryPolicy",
+    "S3StorageDriver",
     "Settle",
     "image_for",
 ]
@@ -68,6 +71,7 @@ class CoolifyProvider:
             ApplicationDriver(self._shared),
             EnvsDriver(self._shared),
             DatabaseDriver(self._shared),
+            S3StorageDriver(self._shared),
             BackupDriver(self._shared),
             DeploymentDriver(self._shared),
         ]

@@ -170,7 +170,8 @@ def application_props(
 
 
 class ApplicationDriver:
-    """props: see ``application_props``; outputs ``{"uuid", "fqdn", "status", "url"}``."""
+    """props: see ``application_props``; outputs ``{"uuid", "fqdn", "status", "url",
+    "server_ip"}`` (the server's address, which a custom domain's A record points at)."""
 
     kind: ClassVar[str] = "coolify.application"
     replace_fields: ClassVar[frozenset[str]] = frozenset(
@@ -280,6 +281,7 @@ class ApplicationDriver:
                 # where the app answers (custom or generated domain): cron and queue
                 # targets are built on it
                 "url": primary_url(app.get("fqdn")),
+                "server_ip": self._shared.server().get("ip"),
             },
         )
 

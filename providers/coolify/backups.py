@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from vibn.providers.base import Desired, ObserveContext, Observed, Owner, Scope
 from vibn.providers.coolify.common import Shared, changed, naming
-from vibn.providers.errors import InvalidError, NotFoundError, ProviderError
+from vibn.providers.errors import InvalidError, NotFoundError
 
 SUFFIX = ".backup"
 LOCAL_DAYS = "database_backup_retention_days_locally"
@@ -55,7 +55,12 @@ class BackupDriver:
 
     def observe(self, scope: Scope, ctx: ObserveContext) -> list[Observed]:
         found: list[Observed] = []
-        storages: dict[int, str] | None = None
+        # a schedule names its S3 destination by numeric id, which ``/s3-storages`` never
+        # shows: the uuid comes from the record of the same schedule and destination
+        known = {
+            (rec.provider_id, rec.outputs.get("s3_storage_id")): rec.props.get("s3_storage_uuid")
+            for rec in ctx.recorded(self.kind)
+        }
         for database in ctx.observed("coolify.database"):
             if database.owner.workspace != scope.workspace:
                 continue
@@ -70,11 +75,8 @@ class BackupDriver:
             address = f"{database.address}{SUFFIX}"
             owner = Owner(database.owner.workspace, database.owner.stack, address)
             for config in configs:
-                if config.get("save_s3") and not config.get("s3_storage_uuid") and storages is None:
-                    storages = self._storages()
-                found.append(
-                    self._observed(config, database.provider_id, address, owner, storages or {})
-                )
+                storage = known.get((str(config.get("uuid")), config.get("s3_storage_id")))
+                found.append(self._observed(config, database.provider_id, address, owner, storage))
         return found
 
     def create(self, desired: Desired) -> Observed:
@@ -101,18 +103,10 @@ class BackupDriver:
     def _read(self, db_uuid: str, uuid: str, desired: Desired) -> Observed:
         for config in self._client.list_backups(db_uuid):
             if config.get("uuid") == uuid:
-                lookup = config.get("save_s3") and not config.get("s3_storage_uuid")
-                storages = self._storages() if lookup else {}
-                return self._observed(config, db_uuid, desired.address, desired.owner, storages)
+                # Coolify just took the destination the props name
+                storage = desired.props.get("s3_storage_uuid")
+                return self._observed(config, db_uuid, desired.address, desired.owner, storage)
         raise NotFoundError("coolify", f"backup schedule {uuid} vanished", resource=desired.address)
-
-    def _storages(self) -> dict[int, str]:
-        """S3 storage id -> uuid: schedules name their destination by numeric id."""
-        try:
-            rows = self._client.list_s3_storages()
-        except ProviderError:
-            return {}
-        return {int(s["id"]): str(s["uuid"]) for s in rows if s.get("id") is not None}
 
     def _observed(
         self,
@@ -120,12 +114,10 @@ class BackupDriver:
         db_uuid: str,
         address: str,
         owner: Owner,
-        storages: Mapping[int, str],
+        known_storage: Any,
     ) -> Observed:
         save_s3 = bool(config.get("save_s3"))
-        storage = config.get("s3_storage_uuid")
-        if save_s3 and not storage and config.get("s3_storage_id") is not None:
-            storage = storages.get(int(config["s3_storage_id"]))
+        storage = config.get("s3_storage_uuid") or (known_storage if save_s3 else None)
         days = config.get(LOCAL_DAYS)
         return Observed(
             address=address,
@@ -140,5 +132,5 @@ class BackupDriver:
                 "save_s3": save_s3,
                 "s3_storage_uuid": str(storage) if save_s3 and storage else None,
             },
-            outputs={"uuid": str(config["uuid"])},
+            outputs={"uuid": str(config["uuid"]), "s3_storage_id": config.get("s3_storage_id")},
         )

@@ -244,6 +244,22 @@ class CoolifyClient:
     def list_s3_storages(self) -> list[JSON]:
         return list(self._call("GET", "/s3-storages"))
 
+    def get_s3_storage(self, uuid: str) -> JSON:
+        return self._call("GET", "/s3-storages/{uuid}", uuid=uuid)
+
+    def create_s3_storage(self, body: Mapping[str, Any]) -> JSON:
+        return self._call("POST", "/s3-storages", body=body)
+
+    def update_s3_storage(self, uuid: str, body: Mapping[str, Any]) -> JSON:
+        return self._call("PATCH", "/s3-storages/{uuid}", body=body, uuid=uuid)
+
+    def delete_s3_storage(self, uuid: str) -> JSON:
+        return self._call("DELETE", "/s3-storages/{uuid}", uuid=uuid)
+
+    def validate_s3_storage(self, uuid: str) -> JSON:
+        """``{"valid", "message"}``: Coolify lists the bucket with the stored key."""
+        return self._call("POST", "/s3-storages/{uuid}/validate", uuid=uuid)
+
     # --- transport ----------------------------------------------------------------------
 
     def _call(

@@ -57,6 +57,7 @@ class GcpEndpoints:
     scheduler: str | None = None
     tasks: str | None = None
     logging: str | None = None
+    dns: str | None = None
     anonymous: bool = False
 
     def credentials(self) -> Credentials | None:
@@ -291,7 +292,7 @@ class ClientPool:
 
 
 class GcpClients:
-    """The Storage client and the Logging discovery client for one set of endpoints,
+    """The Storage client and the Logging and DNS discovery clients for one set of endpoints,
     pooled (see ``ClientPool``). Anonymous credentials when the endpoints say so
     (emulators); otherwise Google's default credential chain."""
 
@@ -299,6 +300,7 @@ class GcpClients:
         self.endpoints = endpoints
         self._storage = ClientPool(self._new_storage)
         self._logging = ClientPool(self._new_logging)
+        self._dns = ClientPool(self._new_dns)
 
     def storage(self) -> AbstractContextManager[Any]:
         """``with clients.storage() as client``: google-cloud-storage's ``Client``."""
@@ -309,9 +311,15 @@ class GcpClients:
         resource (REST, for log buckets and sinks)."""
         return self._logging.lease()
 
+    def dns(self) -> AbstractContextManager[Any]:
+        """``with clients.dns() as api``: google-api-python-client's ``dns v1`` resource
+        (it carries zone labels and per-record-set calls; google-cloud-dns does not)."""
+        return self._dns.lease()
+
     def close(self) -> None:
         self._storage.close()
         self._logging.close()
+        self._dns.close()
 
     def _new_storage(self) -> Any:
         url = self.endpoints.storage
@@ -326,6 +334,17 @@ class GcpClients:
         return build(
             "logging",
             "v2",
+            static_discovery=True,
+            cache_discovery=False,
+            credentials=self.endpoints.credentials(),
+            client_options={"api_endpoint": url} if url else None,
+        )
+
+    def _new_dns(self) -> Any:
+        url = self.endpoints.dns
+        return build(
+            "dns",
+            "v1",
             static_discovery=True,
             cache_discovery=False,
             credentials=self.endpoints.credentials(),

@@ -27,6 +27,7 @@ from vibn.sandbox.coolify import (
     routes_envs,
     routes_keys,
     routes_projects,
+    routes_s3,
 )
 from vibn.sandbox.coolify.store import CoolifyStore, FailRule
 from vibn.sandbox.coolify.web import ApiError, Call, Handler
@@ -43,6 +44,7 @@ _ROUTE_MODULES = (
     routes_databases,
     routes_backups,
     routes_keys,
+    routes_s3,
 )
 
 

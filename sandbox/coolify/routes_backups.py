@@ -1,16 +1,23 @@
-"""Scheduled database backups and the S3 destinations they upload to.
+"""Scheduled database backups: schedules, ``backup_now`` and their executions.
 
 Backups exist for PostgreSQL, MySQL, MariaDB, MongoDB and ClickHouse; the Redis
 family answers 422 "Scheduled backups are not supported for this database type.".
 ``frequency`` is a cron expression or one of Coolify's names (``daily``...);
-``save_s3`` needs an existing ``s3_storage_uuid``. ``backup_now`` records an
-execution that runs for ``backup_run_seconds`` and then succeeds.
+``save_s3`` needs an existing ``s3_storage_uuid`` (the destinations are in
+``routes_s3``). ``backup_now`` records one execution per database to dump, named and
+placed as ``DatabaseBackupJob`` does (``/data/coolify/backups/databases/<team>/
+<database slug>-<uuid>/pg-dump-<db>-<timestamp>.dmp``...); it runs for
+``backup_run_seconds`` and then succeeds. When the schedule's S3 storage has been
+deleted meanwhile, the run turns ``save_s3`` off and the execution still succeeds
+locally with Coolify's "S3 upload failed" warning and ``s3_uploaded: false``.
+``GET .../executions`` answers only the six fields ``listExecutions`` maps; the full
+rows (``s3_uploaded``, ``database_name``...) come with ``GET /databases/{uuid}/backups``.
 """
 
 from __future__ import annotations
 
-import random
-from dataclasses import replace
+import re
+import zlib
 from typing import Any
 
 from croniter import croniter
@@ -41,17 +48,6 @@ BACKUP_RULES = {
     **_RETENTION,
     "timeout": Int(min=60, max=36000),
 }
-S3_RULES = {
-    "name": Str(max=255),
-    "description": Str(nullable=True, max=255),
-    "endpoint": Str(max=255, regex=r"^https?://[^\s/]+"),
-    "bucket": Str(min=3, max=63, regex=r"^[a-z0-9][a-z0-9.\-]*[a-z0-9]$"),
-    "region": Str(max=255),
-    "key": Str(max=255),
-    "secret": Str(max=255),
-    "is_usable": Bool(),
-}
-S3_REQUIRED = ("name", "endpoint", "bucket", "region", "key", "secret")
 
 
 def _valid_frequency(value: Any) -> bool:
@@ -75,11 +71,12 @@ def _checked(call: Call, body: dict[str, Any], current: Record | None) -> dict[s
     if errors:
         invalid(errors)
     values = {k: coerce(v, rules[k]) for k, v in body.items() if k != "backup_now"}
-    save_s3 = values.get("save_s3", current.get("save_s3") if current else False)
-    s3_uuid = values.pop("s3_storage_uuid", current.get("_s3") if current else None)
-    if save_s3 and not s3_uuid:
+    # the request alone is checked, as the controller does: a stored storage id is never
+    # looked up again (it may dangle once its storage has been deleted)
+    s3_uuid = values.pop("s3_storage_uuid", None)
+    if values.get("save_s3") and not s3_uuid:
         invalid(
-            {"s3_storage_uuid": ["The s3 storage uuid field is required when save s3 is true."]}
+            {"s3_storage_uuid": ["The s3_storage_uuid field is required when save_s3 is true."]}
         )
     if s3_uuid:
         s3 = call.store.find("s3_storages", str(s3_uuid))
@@ -110,26 +107,66 @@ def _backup_database(call: Call) -> tuple[Record, Record | None]:
     return db, backup
 
 
+#: ``backup_dir()`` + ``/databases/`` + the team's slug and id (the sandbox has the root team)
+BACKUP_ROOT = "/data/coolify/backups/databases/root-team-0"
+_DUMP_FILES = {
+    "postgresql": ("pg-dump", ".dmp"),
+    "mysql": ("mysql-dump", ".dmp"),
+    "mariadb": ("mariadb-dump", ".dmp"),
+    "mongodb": ("mongo-dump", ".tar.gz"),
+    "clickhouse": ("clickhouse-dump", ".tar.gz"),
+}
+
+
+def _slug(text: str) -> str:
+    """Laravel's ``Str::slug`` for plain ASCII names."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def _dump_targets(db: Record, backup: Record) -> list[str]:
+    """The databases one run dumps: ``databases_to_backup``, else the engine's default."""
+    listed = str(backup.get("databases_to_backup") or "").strip()
+    if db["_flavor"] == "mongodb":
+        parts = [p.split(":", 1)[0].strip() for p in listed.split("|")] if listed else []
+        return [p for p in parts if p and p != "*"] or ["all"]
+    if backup.get("dump_all"):
+        return ["all"]
+    parts = [p.strip() for p in listed.split(",") if p.strip()]
+    return parts or [_default_databases(db) or "all"]
+
+
 def _run_now(store: CoolifyStore, db: Record, backup: Record) -> None:
+    """One ``DatabaseBackupJob`` run: an execution per database, S3 checked at run time."""
     now = store.now()
-    dbname = (
-        db.get("postgres_db") or db.get("mysql_database") or db.get("mariadb_database") or "all"
-    )
-    store.insert(
-        "executions",
-        {
-            "filename": f"/data/coolify/backups/{db['name']}-{db['uuid']}/{dbname}/"
-            f"dump-{dbname}-{int(now)}.dmp",
-            "database_name": dbname,
-            "scheduled_database_backup_id": backup["id"],
-            "s3_uploaded": bool(backup.get("save_s3")),
-            "local_storage_deleted": False,
-            "s3_storage_deleted": False,
-            "_backup": backup["uuid"],
-            "_end_at": now + store.settings.backup_run_seconds,
-            "_size": random.randint(10_000, 5_000_000),
-        },
-    )
+    save_s3 = bool(backup.get("save_s3"))
+    message = None
+    if save_s3 and (backup.get("_s3") is None or store.find("s3_storages", backup["_s3"]) is None):
+        backup.update(save_s3=False, s3_storage_id=None, _s3=None)
+        store.touch(backup)
+        message = (
+            "Warning: S3 upload failed: S3 storage configuration is missing or has been "
+            "deleted (S3 storage ID: null). S3 backup has been disabled for this schedule."
+        )
+    prefix, suffix = _DUMP_FILES.get(db["_flavor"], ("dump", ".dmp"))
+    directory = f"{BACKUP_ROOT}/{_slug(db['name'])}-{db['uuid']}"
+    ext = ".gz" if backup.get("dump_all") and suffix == ".dmp" else suffix
+    for name in _dump_targets(db, backup):
+        store.insert(
+            "executions",
+            {
+                "filename": f"{directory}/{prefix}-{name}-{int(now)}{ext}",
+                "database_name": name,
+                "scheduled_database_backup_id": backup["id"],
+                "local_storage_deleted": False,
+                "s3_storage_deleted": False,
+                "_backup": backup["uuid"],
+                "_end_at": now + store.settings.backup_run_seconds,
+                # a plausible dump size, the same for the same run (no global RNG)
+                "_size": 10_000 + zlib.crc32(f"{backup['uuid']}{now}".encode()) % 4_990_000,
+                "_s3_uploaded": (message is None) if save_s3 else None,
+                "_message": message,
+            },
+        )
 
 
 def list_backups(call: Call) -> Response:
@@ -190,52 +227,7 @@ def list_executions(call: Call) -> Response:
     _, backup = _backup_database(call)
     assert backup is not None
     runs = reversed(call.store.where("executions", _backup=backup["uuid"]))
-    return reply({"executions": [views.execution(call.store, e) for e in runs]})
-
-
-def _find_s3(call: Call) -> Record:
-    s3 = call.store.find("s3_storages", call.param("uuid"))
-    if s3 is None:
-        fail(404, "S3 storage not found.")
-    return s3
-
-
-def list_s3(call: Call) -> Response:
-    return reply([views.s3_storage(s) for s in call.store.rows("s3_storages")])
-
-
-def create_s3(call: Call) -> Response:
-    body = call.strict_json()
-    rules = {k: (replace(v, required=True) if k in S3_REQUIRED else v) for k, v in S3_RULES.items()}
-    errors = validate(body, rules, rules)
-    if errors:
-        invalid(errors)
-    values = {k: coerce(v, rules[k]) for k, v in body.items()}
-    s3 = call.store.insert(
-        "s3_storages", {"description": None, "is_usable": False, "team_id": TEAM_ID, **values}
-    )
-    return reply({"uuid": s3["uuid"]}, 201)
-
-
-def get_s3(call: Call) -> Response:
-    return reply(views.s3_storage(_find_s3(call)))
-
-
-def update_s3(call: Call) -> Response:
-    body = call.strict_json()
-    s3 = _find_s3(call)
-    errors = validate(body, S3_RULES, S3_RULES)
-    if errors:
-        invalid(errors)
-    s3.update({k: coerce(v, S3_RULES[k]) for k, v in body.items()})
-    call.store.touch(s3)
-    return reply({"uuid": s3["uuid"]})
-
-
-def delete_s3(call: Call) -> Response:
-    s3 = _find_s3(call)
-    call.store.remove("s3_storages", s3["uuid"])
-    return reply({"message": "S3 storage deleted."})
+    return reply({"executions": [views.execution_summary(call.store, e) for e in runs]})
 
 
 ROUTES: list[tuple[str, str, Handler]] = [
@@ -244,11 +236,6 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("PATCH", "/databases/{uuid}/backups/{backup_uuid}", update_backup),
     ("DELETE", "/databases/{uuid}/backups/{backup_uuid}", delete_backup),
     ("GET", "/databases/{uuid}/backups/{backup_uuid}/executions", list_executions),
-    ("GET", "/s3-storages", list_s3),
-    ("POST", "/s3-storages", create_s3),
-    ("GET", "/s3-storages/{uuid}", get_s3),
-    ("PATCH", "/s3-storages/{uuid}", update_s3),
-    ("DELETE", "/s3-storages/{uuid}", delete_s3),
 ]
 
 

@@ -25,7 +25,8 @@ from vibn.sandbox.coolify.store import (
 )
 
 VERSION = "4.3.11"
-SERVER_IP = "host.docker.internal"
+#: the deploy server's public address (TEST-NET-3): custom domains' A records point here
+SERVER_IP = "203.0.113.10"
 PUBLIC_HOST = "127.0.0.1"
 
 
@@ -84,16 +85,26 @@ def execution(store: CoolifyStore, rec: Record) -> dict[str, Any]:
     data = public(rec)
     data.update(
         status="success" if done else "running",
-        message="Backup completed." if done else None,
+        message=(rec.get("_message") or "Backup completed.") if done else None,
         size=rec["_size"] if done else 0,
         finished_at=iso(rec["_end_at"]) if done else None,
+        s3_uploaded=rec.get("_s3_uploaded", rec.get("s3_uploaded")) if done else None,
     )
     return ordered(data)
 
 
+def execution_summary(store: CoolifyStore, rec: Record) -> dict[str, Any]:
+    """The six fields ``listExecutions`` maps (``created_at`` as ``toIso8601String``)."""
+    full = execution(store, rec)
+    summary = {k: full[k] for k in ("uuid", "filename", "size", "message", "status")}
+    summary["created_at"] = str(rec["created_at"])[:19] + "+00:00"
+    return summary
+
+
 def s3_storage(rec: Record) -> dict[str, Any]:
-    """The sandbox token can read sensitive fields, so ``key``/``secret`` are shown."""
-    return ordered(public(rec, frozenset({"id"})))
+    """As the published schema has it: ``key``/``secret`` (shown by Coolify only to
+    ``read:sensitive`` tokens) never leave the emulator, nor does ``id``."""
+    return ordered(public(rec, frozenset({"id", "key", "secret"})))
 
 
 def project_summary(rec: Record) -> dict[str, Any]:

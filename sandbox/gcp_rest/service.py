@@ -257,8 +257,8 @@ class GcpApi:
 class _GcpFaults(ControlState):
     """Faults injected without a body answer in Google's error shape, not Coolify's."""
 
-    def take_fault(self, method: str, path: str) -> Fault | None:
-        fault = super().take_fault(method, path)
+    def take_fault(self, method: str, path: str, body: str = "") -> Fault | None:
+        fault = super().take_fault(method, path, body)
         if fault is None or fault.status is None or fault.body is not None or fault.text:
             return fault
         return replace(fault, body=error_body_for(fault.status))

@@ -170,8 +170,8 @@ class ShapedFaults(ControlState):
         super().__init__()
         self.body_for = body_for
 
-    def take_fault(self, method: str, path: str) -> Fault | None:
-        fault = super().take_fault(method, path)
+    def take_fault(self, method: str, path: str, body: str = "") -> Fault | None:
+        fault = super().take_fault(method, path, body)
         if fault is None or fault.status is None or fault.body is not None or fault.text:
             return fault
         return replace(fault, body=self.body_for(fault.status))

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +25,13 @@ import uvicorn
 from fastapi import FastAPI
 
 from vibn.api import ApiSettings, create_app
-from vibn.providers.coolify import CoolifyProvider
-from vibn.providers.gcp.common import GcpEndpoints
-from vibn.reconciler.compile_gcp import Platform
+from vibn.config import load_settings
 from vibn.reconciler.engine import Engine
 from vibn.sandbox.server import RunningSandbox, start_in_thread
 from vibn.state import SecretBox, Store
-from vibn.wiring import gcp_drivers
+from vibn.wiring import build_drivers
+
+from ..conftest import provider_env
 
 REPO = Path(__file__).resolve().parents[2]
 ALL_SCOPES = (
@@ -134,26 +135,18 @@ def events(client: httpx.Client, path: str, **headers: str) -> list[tuple[str, d
 
 
 def make_engine(store: Store, sandbox: RunningSandbox) -> tuple[Engine, ExitStack]:
-    """An engine over every sandbox emulator; close the stack to close its clients."""
+    """An engine over every sandbox emulator, wired as ``vibn serve`` wires one; close
+    the stack to close its clients."""
     cleanup = ExitStack()
-    ep = sandbox.providers["coolify"]
-    provider = CoolifyProvider(ep.url, ep.token)
-    cleanup.callback(provider.close)
-    gcp = GcpEndpoints(
-        project="vibn-test",
-        anonymous=True,
-        storage=sandbox.providers["storage"].url,
-        scheduler=sandbox.providers["scheduler"].url,
-        tasks=sandbox.providers["tasks"].url,
-        logging=sandbox.providers["logging"].url,
-    )
+    cfg = load_settings(sandbox.state_dir, provider_env(sandbox))
+    drivers, platform = build_drivers(cfg, cleanup, "api-tests-registrar-profiles")
     engine = Engine(
         store,
-        {**provider.drivers(), **gcp_drivers(gcp, cleanup)},
+        drivers,
         b"api-tests-fingerprints-0123456789",
         parallelism=4,
         env={"STRIPE_API_KEY": "sk_test_api"},
-        platform=Platform(gcp_project="vibn-test"),
+        platform=platform,
     )
     return engine, cleanup
 
@@ -164,6 +157,8 @@ def running_api(
 ) -> Iterator[Api]:
     store = Store.open(f"sqlite:///{state_dir / 'state.db'}", SecretBox.generate())
     store.set_secret("default", "SESSION_SECRET", "api-session")
+    # the example stack buys its domain from the workspace float
+    store.ledger_entry("default", Decimal("100"), "test top-up", "api-tests-topup")
     engine, provider = make_engine(store, sandbox)
     api = None
     try:

@@ -53,7 +53,7 @@ def test_three_calls_from_idea_to_a_live_stack(api: Api) -> None:
     dry = c.put("/v1/stacks/mysaas", params={"dry_run": "true"}, content=body, headers=YAML)
     assert dry.status_code == 200, dry.text
     assert dry.json()["dry_run"] is True and dry.json()["revision"] == 0
-    assert dry.json()["plan"]["summary"]["create"] == 22
+    assert dry.json()["plan"]["summary"]["create"] == 30
     assert c.get("/v1/stacks/mysaas").status_code == 404  # a dry run stores nothing
 
     put = c.put("/v1/stacks/mysaas", content=body, headers=YAML)
@@ -72,7 +72,7 @@ def test_three_calls_from_idea_to_a_live_stack(api: Api) -> None:
     stream = follow(api, key, applied.json())
     names = [name for name, _ in stream]
     assert names[0] == "apply.accepted"
-    assert names.count("action.started") == 22 and names.count("action.succeeded") == 22
+    assert names.count("action.started") == 30 and names.count("action.succeeded") == 30
     assert stream[-2][1]["status"] == "succeeded"
     assert [d["id"] for _, d in stream[:-1]] == sorted(d["id"] for _, d in stream[:-1])
 
@@ -207,7 +207,10 @@ def test_destroy_needs_the_name_and_runs_like_an_apply(api: Api) -> None:
 
     gone = c.delete("/v1/stacks/mysaas", params={"confirm": "mysaas"})
     assert gone.status_code == 202, gone.text
-    assert gone.json()["mode"] == "destroy" and gone.json()["plan"]["summary"]["delete"] == 21
+    summary = gone.json()["plan"]["summary"]
+    # everything but the shared workspace bucket is deleted; the paid domain is detached
+    assert gone.json()["mode"] == "destroy" and summary["delete"] == 28
+    assert summary["detach"] == 1
     stream = follow(api, key, gone.json())
     assert stream[-2][1]["status"] == "succeeded"
     assert eventually(lambda: held(api) == {"applications": [], "databases": []})

@@ -75,4 +75,6 @@ def cli(tmp_path: Path, sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch
         monkeypatch.delenv(key, raising=False)
     runner = Cli(work, env, sandbox)
     assert runner("secrets", "set", "SESSION_SECRET", "--value", "e2e-session").code == 0
+    # the example stack buys its domain from the workspace float
+    assert runner("float", "credit", "100", "--reference", "e2e-topup").code == 0
     yield runner

@@ -65,7 +65,15 @@ class FakeDriver:
             pid,
             owner,
             dict(obj["props"]),
-            {"uuid": pid, "internal_db_url": Sensitive(f"db://{pid}"), **obj["props"]},
+            {
+                "uuid": pid,
+                "internal_db_url": Sensitive(f"db://{pid}"),
+                "access_id": f"GOOG{pid}",
+                "secret": Sensitive(f"secret-{pid}"),
+                "name_servers": ["ns-fake-1.example.net", "ns-fake-2.example.net"],
+                "server_ip": "203.0.113.10",
+                **obj["props"],
+            },
         )
 
     def observe(self, scope: Scope, ctx: ObserveContext) -> list[Observed]:
@@ -117,6 +125,10 @@ FACTS = {
     "coolify.deployment": KindFacts(frozenset(), False),
     "coolify.database": KindFacts(frozenset({"engine"}), True),
     "coolify.backup": KindFacts(frozenset(), False),
+    # backups go to the workspace bucket through the stack's HMAC key
+    "gcp.bucket": KindFacts(frozenset({"name", "location"}), True),
+    "gcp.hmac_key": KindFacts(frozenset({"service_account"}), False),
+    "coolify.s3_storage": KindFacts(frozenset(), False),
 }
 
 

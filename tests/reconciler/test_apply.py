@@ -55,7 +55,7 @@ def test_apply_then_plan_is_noop_and_state_records_everything(store: Store, worl
     engine = make_engine(store, world)
     result = apply_doc(engine, doc())
     assert result.ok, result.error
-    assert len(world.objects) == 12
+    assert len(world.objects) == 15  # 12 Coolify objects + the backups' bucket, key, S3 entry
     assert not engine.plan(doc()).plan.has_changes
     recorded = {r.address: r for r in store.resources("default", "shop")}
     assert set(recorded) == set(kinds_in(world))
@@ -70,7 +70,8 @@ def test_failure_rolls_back_created_objects(store: Store, world: World) -> None:
     result = apply_doc(engine, doc())
     assert result.status == "rolled_back"
     assert "app.worker-2.env" in (result.error or "") and "injected failure" in (result.error or "")
-    assert world.objects == {}, kinds_in(world)
+    # only the workspace bucket stays: it is shared, and other stacks may rely on it
+    assert kinds_in(world) == ["workspace.bucket"]
     assert store.resources("default", "shop") == []
     phases = {e.phase for e in store.journal_entries(result.apply_id)}
     assert {"started", "succeeded", "failed", "rolled_back"} <= phases
@@ -161,10 +162,10 @@ def test_destroy_removes_everything(store: Store, world: World) -> None:
     engine = make_engine(store, world)
     assert apply_doc(engine, doc()).ok
     planned = engine.plan(doc(), destroy=True)
-    assert planned.plan.summary()["delete"] == 12
+    assert planned.plan.summary()["delete"] == 14  # all but the shared workspace bucket
     with pytest.raises(ConfirmationRequired):
         engine.apply(planned.plan.to_json())
     result = engine.apply(planned.plan.to_json(), confirm=True)
     assert result.ok, result.error
-    assert world.objects == {}
+    assert kinds_in(world) == ["workspace.bucket"]
     assert store.resources("default", "shop") == []

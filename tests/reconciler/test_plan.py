@@ -50,7 +50,13 @@ def simulate_apply(planned) -> list[Observed]:
         res = graph.resources[address]
         props = resolve(res.props, outputs.get, fp)
         pid = f"id-{n}"
-        outputs[address] = {"uuid": pid, "internal_db_url": Sensitive(f"postgres://{pid}")}
+        outputs[address] = {
+            "uuid": pid,
+            "internal_db_url": Sensitive(f"postgres://{pid}"),
+            "name": props.get("name"),
+            "access_id": f"GOOG{pid}",
+            "secret": Sensitive(f"hmac-{pid}"),
+        }
         world.append(
             Observed(
                 address,
@@ -67,7 +73,15 @@ def simulate_apply(planned) -> list[Observed]:
 def test_new_stack_creates_everything_in_dependency_order() -> None:
     planned = plan_for(stack(), [])
     plan = planned.plan
-    assert plan.summary() == {"create": 12, "update": 0, "replace": 0, "delete": 0, "noop": 0}
+    # 12 Coolify resources, and the backups' destination: workspace bucket, HMAC key, S3 entry
+    assert plan.summary() == {
+        "create": 15,
+        "update": 0,
+        "replace": 0,
+        "delete": 0,
+        "detach": 0,
+        "noop": 0,
+    }
     addresses = [a.address for a in plan.actions]
     assert addresses.index("project") < addresses.index("app.web-1")
     assert addresses.index("app.web-1") < addresses.index("app.web-1.env")
@@ -220,7 +234,8 @@ def test_shared_workspace_objects_are_never_deleted_by_a_stack() -> None:
         {"name": "vibn-ws-default"},
         {},
     )
-    plan = plan_for(stack(), [shared]).plan
+    # a stack that does not use the workspace bucket leaves it alone
+    plan = plan_for(stack(databases=[]), [shared]).plan
     assert all(a.address != "workspace.bucket" for a in plan.actions)
     graph = compile_stack(stack(), resolver)
     destroy = make_plan(
