@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
 
 from vibn.reconciler.plan import Planned
 from vibn.state import Store
@@ -43,7 +45,7 @@ def _category(kind: str) -> str | None:
         return "databases"
     if kind == "gcp.bucket":
         return "buckets"
-    if kind.startswith("domain."):
+    if kind == "gcp.dns_zone":  # one zone per domain, registered or brought
         return "domains"
     return None
 
@@ -76,7 +78,7 @@ def check_quotas(store: Store, quotas: Quotas, planned: Planned, *, new_stack: b
         for r in planned.graph.resources.values()
     ]
     counts = _count(held)
-    errors = []
+    errors: list[dict[str, object]] = []
     if new_stack and len(others) + 1 > quotas.stacks:
         errors.append(
             {
@@ -97,6 +99,7 @@ def check_quotas(store: Store, quotas: Quotas, planned: Planned, *, new_stack: b
                     "quota": quota,
                 }
             )
+    errors += _spend(store, quotas, planned)
     if errors:
         raise ApiProblem(
             422,
@@ -108,3 +111,40 @@ def check_quotas(store: Store, quotas: Quotas, planned: Planned, *, new_stack: b
             "operator to raise the quota ([quotas] in vibn.toml).",
             errors=errors,
         )
+
+
+def spent_this_month(store: Store, workspace: str, now: datetime | None = None) -> Decimal:
+    """CAD spent on purchases since the first of this month (UTC), refunds deducted;
+    top-ups of the float are not spending."""
+    now = now or datetime.now(UTC)
+    start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    total = Decimal("0")
+    for entry in store.ledger_entries(workspace):
+        at = entry.at if entry.at.tzinfo else entry.at.replace(tzinfo=UTC)
+        if at < start:
+            continue
+        if entry.amount < 0 or entry.idempotency_key.startswith("domain:"):
+            total -= entry.amount
+    return total
+
+
+def _spend(store: Store, quotas: Quotas, planned: Planned) -> list[dict[str, object]]:
+    """The monthly-spend quota: this month's purchases plus what the plan would buy."""
+    buying = sum(
+        (Decimal(c["amount"]) for c in planned.plan.charges if not c.get("already_paid")),
+        Decimal("0"),
+    )
+    if not buying:
+        return []
+    spent = spent_this_month(store, planned.plan.workspace)
+    limit = Decimal(str(quotas.monthly_spend))
+    if spent + buying <= limit:
+        return []
+    return [
+        {
+            "path": "spec.domain",
+            "message": f"this plan buys {buying} CAD and the workspace spent {spent} CAD this "
+            f"month; its monthly spending quota is {limit} CAD",
+            "quota": "monthly_spend",
+        }
+    ]

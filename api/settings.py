@@ -38,6 +38,8 @@ class Quotas:
     databases: int = 20
     buckets: int = 5
     domains: int = 5
+    #: CAD a workspace may spend on purchases (domains) per calendar month (UTC)
+    monthly_spend: float = 200.0
 
 
 @dataclass(frozen=True)

@@ -9,16 +9,14 @@ in a message. Preview (pull-request) variables are Coolify's own and left alone.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
 
 from vibn.providers.base import Desired, ObserveContext, Observed, Owner, Scope
-from vibn.providers.coolify.common import Shared, naming
+from vibn.providers.coolify.common import Shared, naming, read_each
 from vibn.providers.errors import NotFoundError
 from vibn.specs.values import reveal
 
 #: env reads in flight at once while observing (each is one small GET)
-READ_PARALLELISM = 8
 SUFFIX = ".env"
 
 
@@ -48,9 +46,7 @@ class EnvsDriver:
             for app in ctx.observed("coolify.application")
             if app.owner.workspace == scope.workspace and app.owner.stack in scope.stacks
         ]
-        with ThreadPoolExecutor(max_workers=READ_PARALLELISM) as pool:
-            answers = list(pool.map(self._read, apps))
-        return [obs for obs in answers if obs is not None]
+        return [obs for obs in read_each(self._read, apps) if obs is not None]
 
     def _read(self, app: Observed) -> Observed | None:
         try:

@@ -13,7 +13,7 @@ from contextlib import suppress
 from typing import Any, ClassVar
 
 from vibn.providers.base import Desired, ObserveContext, Observed, Owner, Scope
-from vibn.providers.coolify.common import ENVIRONMENT, Shared, naming, owned
+from vibn.providers.coolify.common import ENVIRONMENT, Shared, naming, owned, read_each
 from vibn.providers.errors import ConflictError, NotFoundError
 
 
@@ -30,17 +30,21 @@ class ProjectDriver:
         self._client = shared.client
 
     def observe(self, scope: Scope, ctx: ObserveContext) -> list[Observed]:
-        found = []
-        for project in self._client.list_projects():
-            owner = owned(project.get("description"), scope)
-            if owner is None:
-                continue
-            try:
-                envs = self._shared.environments.environments(str(project["uuid"]))
-            except NotFoundError:
-                continue
-            found.append(self._observed(project, owner.address, owner, envs))
-        return found
+        """One project list, then each owned project's environments (several at once)."""
+        mine = [
+            (project, owner)
+            for project in self._client.list_projects()
+            if (owner := owned(project.get("description"), scope)) is not None
+        ]
+        return [obs for obs in read_each(self._read, mine) if obs is not None]
+
+    def _read(self, item: tuple[Mapping[str, Any], Owner]) -> Observed | None:
+        project, owner = item
+        try:
+            envs = self._shared.environments.environments(str(project["uuid"]))
+        except NotFoundError:
+            return None
+        return self._observed(project, owner.address, owner, envs)
 
     def create(self, desired: Desired) -> Observed:
         with naming(desired.address):

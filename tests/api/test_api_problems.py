@@ -107,7 +107,7 @@ def test_an_unexpected_failure_is_a_500_that_leaks_nothing(
 
 @pytest.fixture
 def quota_api(make_api: Callable[[ApiSettings], Api]) -> Iterator[Api]:
-    quotas = Quotas(stacks=2, apps=2, databases=1)
+    quotas = Quotas(stacks=2, apps=2, databases=1, monthly_spend=10.0)
     yield make_api(ApiSettings(quotas=quotas, event_poll_seconds=0.05))
 
 
@@ -118,6 +118,7 @@ def test_quotas_refuse_at_plan_time_naming_each_one(quota_api: Api) -> None:
     assert {(e["quota"], e["path"]) for e in over["errors"]} == {
         ("apps", "spec.app.services"),
         ("databases", "spec.databases"),
+        ("monthly_spend", "spec.domain"),  # the example buys its domain: over 10 CAD
     }
     assert "1" in next(e["message"] for e in over["errors"] if e["quota"] == "databases")
     assert c.get("/v1/stacks/mysaas").status_code == 404  # nothing was stored
@@ -182,3 +183,18 @@ def test_openapi_describes_the_stack_body_security_and_problems(shared_api: Api)
     assert "application/problem+json" in put["responses"]["422"]["content"]
     assert "403" in put["responses"] and "401" in put["responses"]
     assert "#/$defs/" not in str(doc)
+
+
+def test_monthly_spend_counts_purchases_net_of_refunds_not_top_ups(tmp_path: Any) -> None:
+    from decimal import Decimal
+
+    from vibn.api.quotas import spent_this_month
+    from vibn.state import SecretBox, Store
+
+    store = Store.open(f"sqlite:///{tmp_path / 's.db'}", SecretBox.generate())
+    store.ledger_entry("w", Decimal("100"), "credit: invoice 1", "credit:w:invoice-1")
+    store.ledger_entry("w", Decimal("-19.79"), "register a.com", "domain:w:a.com:register:0")
+    store.ledger_entry("w", Decimal("-15.95"), "register b.ca", "domain:w:b.ca:register:0")
+    store.ledger_entry("w", Decimal("15.95"), "refund: b.ca", "domain:w:b.ca:refund:0")
+    assert spent_this_month(store, "w") == Decimal("19.79")
+    store.close()

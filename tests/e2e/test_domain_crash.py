@@ -36,7 +36,12 @@ def registrations(control: httpx.Client) -> int:
 
 def test_killed_between_registration_and_record_never_buys_twice(cli: Cli) -> None:
     osrs = cli.sandbox.providers["opensrs"]
-    control = httpx.Client(base_url=osrs.control_url)
+    with httpx.Client(base_url=osrs.control_url) as control:
+        run_killed_then_resumed(cli, control)
+
+
+def run_killed_then_resumed(cli: Cli, control: httpx.Client) -> None:
+    osrs = cli.sandbox.providers["opensrs"]
     with OpenSrsClient(osrs.url, RESELLER, osrs.token) as registrar:
         reseller_before = registrar.balance()
     control.post(

@@ -6,6 +6,7 @@ keeps the domain."""
 
 from __future__ import annotations
 
+from contextlib import closing
 from decimal import Decimal
 from typing import Any
 
@@ -79,7 +80,8 @@ def test_domain_email_and_backups_apply_verify_and_replan_to_noop(cli: Cli) -> N
         "10 feedback-smtp.ca-central-1.amazonses.com."
     ]
 
-    identity = ses(cli).get_email_identity(EmailIdentity=DOMAIN)
+    with closing(ses(cli)) as client:
+        identity = client.get_email_identity(EmailIdentity=DOMAIN)
     assert identity["VerifiedForSendingStatus"] is True
     assert identity["MailFromAttributes"]["MailFromDomainStatus"] == "SUCCESS"
 
@@ -140,7 +142,8 @@ def test_edits_update_records_and_destroy_keeps_the_domain(cli: Cli) -> None:
     with dns(cli) as d:
         zones = d.get("/dns/v1/projects/vibn-test/managedZones").json().get("managedZones", [])
     assert zones == []
-    identities = ses(cli).list_email_identities()["EmailIdentities"]
+    with closing(ses(cli)) as client:
+        identities = client.list_email_identities()["EmailIdentities"]
     assert identities == []
     assert len(debits(cli)) == 1
 
