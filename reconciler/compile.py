@@ -199,6 +199,8 @@ def _compile_replica(
         "docker_image": _image_ref(build.image) if is_image else None,
         "health_check": health,
         "domains": domains,
+        # a www domain redirects to the apex (Coolify's proxy does it)
+        "redirect": "non-www" if domains and "://www." in domains else None,
     }
     graph.add(Resource(address, "coolify.application", props, section="app"))
 

@@ -166,6 +166,8 @@ def application_props(
         ),
         "health_check": health_from_api(app),
         "domains": managed_domains(app),
+        # Coolify's default "both" (no redirect) reads as None, like an unset prop
+        "redirect": None if app.get("redirect") in (None, "both") else app.get("redirect"),
     }
 
 
@@ -222,6 +224,8 @@ class ApplicationDriver:
         ports = props.get("ports_exposes") or ""
         if ports:
             body["ports_exposes"] = ports
+        if props.get("redirect"):
+            body["redirect"] = props["redirect"]
         if props.get("domains"):
             body["domains"] = props["domains"]
         elif not ports:
@@ -310,6 +314,8 @@ def patch_body(
         elif key == "domains" or (key == "ports_exposes" and worker):
             domains = desired.get("domains")
             body["domains"] = domains or ("" if worker else generated_domain() or "")
+        elif key == "redirect":
+            body["redirect"] = value or "both"
         elif key == "build_pack" and not image and current.get("build_pack") != DOCKER_IMAGE:
             body["build_pack"] = value
         elif key in PLAIN_FIELDS and not (image and key in GIT_ONLY):

@@ -93,6 +93,7 @@ def test_domain_email_and_backups_apply_verify_and_replan_to_noop(cli: Cli) -> N
     with cli.coolify as c:
         web = next(a for a in c.get("/applications").json() if a["name"] == "mysaas-web-1")
         assert web["fqdn"] == f"https://{DOMAIN},https://www.{DOMAIN}"
+        assert web["redirect"] == "non-www"  # www answers with a redirect to the apex
         storages = c.get("/s3-storages").json()
         assert [s["bucket"] for s in storages] == ["vibn-ws-default"]
         db = next(d for d in c.get("/databases").json() if d["name"] == "mysaas-database")

@@ -114,6 +114,7 @@ def web_props(project_uuid: str, **over: Any) -> dict[str, Any]:
         "docker_image": None,
         "health_check": {"enabled": False},
         "domains": None,
+        "redirect": None,
     }
     return props | over
 

@@ -92,6 +92,7 @@ def test_web_app_lifecycle(coolify: Coolify, project: Observed) -> None:
             "git_branch": "release",
             "health_check": {"enabled": False},
             "domains": "https://shop.example.com,https://www.shop.example.com",
+            "redirect": "non-www",  # www.shop.example.com redirects to the apex
             "start_command": None,
             "build_command": "npm run build",
         },
@@ -103,7 +104,7 @@ def test_web_app_lifecycle(coolify: Coolify, project: Observed) -> None:
     assert seen.outputs["fqdn"] == "https://shop.example.com,https://www.shop.example.com"
 
     # dropping the custom domains gives the app Coolify's generated one back
-    back = desired("app.web-1", APP, dict(changed.props) | {"domains": None})
+    back = desired("app.web-1", APP, dict(changed.props) | {"domains": None, "redirect": None})
     assert driver.update(back, seen).props == back.props
     [seen] = coolify.observe(upto=APP).seen[APP]
     assert seen.props == back.props
