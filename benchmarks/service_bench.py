@@ -48,10 +48,8 @@ import yaml
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from vibn.providers.coolify import CoolifyProvider  # noqa: E402
-from vibn.providers.gcp.common import GcpEndpoints  # noqa: E402
+from vibn.config import load_settings  # noqa: E402
 from vibn.providers.gcp.tasks import queue_id  # noqa: E402
-from vibn.reconciler.compile_gcp import Platform  # noqa: E402
 from vibn.reconciler.daemon import Daemon  # noqa: E402
 from vibn.reconciler.engine import Engine  # noqa: E402
 from vibn.reconciler.graph import _hashable  # noqa: E402
@@ -59,7 +57,7 @@ from vibn.sandbox.info import ProviderEndpoint  # noqa: E402
 from vibn.specs import digest, load_stack  # noqa: E402
 from vibn.specs.values import Sensitive  # noqa: E402
 from vibn.state import SecretBox, Store  # noqa: E402
-from vibn.wiring import gcp_drivers  # noqa: E402
+from vibn.wiring import build_drivers, sandbox_environment  # noqa: E402
 
 EXAMPLE = HERE.parent / "examples" / "saas.yaml"
 WORKSPACE = "default"
@@ -80,6 +78,10 @@ def document(name: str, coolify_only: bool) -> dict[str, Any]:
     doc: dict[str, Any] = yaml.safe_load(EXAMPLE.read_text())
     doc["metadata"]["name"] = name
     doc["metadata"]["workspace"] = WORKSPACE
+    # the cloner copies Coolify and Google Cloud objects only: registrations, zones and
+    # SES identities are per-stack reads it does not reproduce (see apply_bench for them)
+    for section in ("domain", "email"):
+        doc["spec"].pop(section, None)
     if coolify_only:
         for section in GCP_SECTIONS:
             doc["spec"].pop(section, None)
@@ -90,24 +92,10 @@ def document(name: str, coolify_only: bool) -> dict[str, Any]:
 def make_engine(
     providers: Mapping[str, ProviderEndpoint], store: Store, cleanup: ExitStack, **kw: Any
 ) -> Engine:
-    ep = providers["coolify"]
-    coolify = CoolifyProvider(ep.url, ep.token)
-    cleanup.callback(coolify.close)
-    gcp = GcpEndpoints(
-        project=PROJECT,
-        anonymous=True,
-        storage=providers["storage"].url,
-        scheduler=providers["scheduler"].url,
-        tasks=providers["tasks"].url,
-        logging=providers["logging"].url,
-    )
-    return Engine(
-        store,
-        {**coolify.drivers(), **gcp_drivers(gcp, cleanup)},
-        FINGERPRINT,
-        platform=Platform(gcp_project=PROJECT),
-        **kw,
-    )
+    """An engine wired as the daemon wires one, every provider at the sandbox."""
+    cfg = load_settings(Path(tempfile.gettempdir()), sandbox_environment(providers, PROJECT))
+    drivers, platform = build_drivers(cfg, cleanup, "bench-registrar-profiles")
+    return Engine(store, drivers, FINGERPRINT, platform=platform, **kw)
 
 
 class Controls:
@@ -384,6 +372,7 @@ REFRESH_PATHS = {
     "coolify.deployment": ("coolify", "/deployments/{id}"),
     "coolify.database": ("coolify", "/databases/{id}"),
     "coolify.backup": ("coolify", "/databases/{database_uuid}/backups"),
+    "coolify.s3_storage": ("coolify", "/s3-storages/{id}"),
     "gcp.bucket": ("storage", "/storage/v1/b/{id}"),
     "gcp.bucket_lifecycle": ("storage", "/storage/v1/b/{bucket}"),
     "gcp.hmac_key": ("storage", "/storage/v1/projects/" + PROJECT + "/hmacKeys/{id}"),
