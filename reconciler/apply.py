@@ -251,8 +251,10 @@ class Applier:
                 self._restore_record(action, step.previous_record)
                 result.rolled_back.append(action.address)
                 continue
-            if action.kind in self.retained:
+            if action.kind in self.retained and action.action is not ActionType.UPDATE:
                 # paid for: never cancelled; the record stays so the stack still knows it
+                # (an update is undone like any other: name servers go back, and a paid
+                # renewal stays, since a registration is never shortened)
                 note = "kept: paid for, and vibn never cancels a registration"
                 self._emit(action, "rolled_back", note)
                 result.kept.append(action.address)
