@@ -473,7 +473,15 @@ def cpu_seconds(pid: int) -> float:
 
 
 def rss_mib() -> float:
-    """Peak resident set size of this process so far (Linux: KiB)."""
+    """Peak resident set size of this process so far: ``VmHWM`` (KiB) of its own memory
+    map. ``ru_maxrss`` would do, but Linux carries it across ``execve``, so a child
+    started from a big parent reports the parent's peak."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
