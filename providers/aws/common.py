@@ -18,8 +18,6 @@ that one policy, with an injectable sleep, decides.
 from __future__ import annotations
 
 import os
-import random
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -39,7 +37,6 @@ from botocore.exceptions import (
 from botocore.exceptions import (
     ConnectTimeoutError as BotoConnectTimeout,
 )
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from vibn.providers.errors import (
     AuthError,
@@ -50,6 +47,8 @@ from vibn.providers.errors import (
     QuotaError,
     TransientError,
 )
+from vibn.providers.retry import RetryPolicy as RetryPolicy  # re-exported for the drivers
+from vibn.providers.retry import retrying
 from vibn.specs.model import AWS_REGIONS
 
 if TYPE_CHECKING:
@@ -206,19 +205,6 @@ def transient(exc: BaseException) -> bool:
     return isinstance(exc, _TRANSIENT_TYPES)
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How ``call`` retries transient faults: exponential backoff with jitter, or the
-    server's ``Retry-After`` (capped); inject ``sleep`` to test without waiting."""
-
-    attempts: int = 4
-    initial: float = 0.2
-    maximum: float = 5.0
-    jitter: float = 1.0
-    retry_after_cap: float = 30.0
-    sleep: Callable[[float], None] = time.sleep
-
-
 def _retry_after(exc: BaseException | None) -> float | None:
     if not isinstance(exc, ClientError):
         return None
@@ -230,29 +216,10 @@ def _retry_after(exc: BaseException | None) -> float | None:
         return None
 
 
-def _wait(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
-    def wait(state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome is not None else None
-        after = _retry_after(exc)
-        if after is not None:
-            return min(after, policy.retry_after_cap)
-        backoff = policy.initial * 2.0 ** (state.attempt_number - 1)
-        return min(backoff + random.uniform(0.0, policy.jitter), policy.maximum)
-
-    return wait
-
-
 def call(fn: Callable[[], T], resource: str | None = None, policy: RetryPolicy | None = None) -> T:
     """Run one AWS call, retrying transient faults, raising vibn's typed errors."""
-    policy = policy or RetryPolicy()
-    retrying = Retrying(
-        retry=retry_if_exception(transient),
-        stop=stop_after_attempt(policy.attempts),
-        wait=_wait(policy),
-        sleep=policy.sleep,
-        reraise=True,
-    )
+    tries = retrying(policy or RetryPolicy(), transient, _retry_after)
     try:
-        return retrying(fn)
+        return tries(fn)
     except (ClientError, BotoCoreError, ConnectionError, TimeoutError) as exc:
         raise translate(exc, resource) from exc

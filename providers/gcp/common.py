@@ -11,9 +11,7 @@ backoff and jitter.
 from __future__ import annotations
 
 import json
-import random
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -26,12 +24,6 @@ from google.auth.credentials import AnonymousCredentials, Credentials
 from google.cloud import storage  # type: ignore[attr-defined]
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception,
-    stop_after_attempt,
-)
 
 from vibn.providers.base import SHARED, Owner
 from vibn.providers.errors import (
@@ -43,6 +35,8 @@ from vibn.providers.errors import (
     QuotaError,
     TransientError,
 )
+from vibn.providers.retry import RetryPolicy as RetryPolicy  # re-exported for the drivers
+from vibn.providers.retry import retrying
 
 T = TypeVar("T")
 PROVIDER = "gcp"
@@ -139,20 +133,6 @@ def _transient(exc: BaseException) -> bool:
     return isinstance(exc, _TRANSIENT_TYPES)
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How ``call`` retries transient faults: exponential backoff with jitter, or the
-    server's ``Retry-After`` (capped) when it sends one; inject ``sleep`` to test
-    without waiting."""
-
-    attempts: int = 4
-    initial: float = 0.2
-    maximum: float = 5.0
-    jitter: float = 1.0
-    retry_after_cap: float = 30.0
-    sleep: Callable[[float], None] = time.sleep
-
-
 def _retry_after(exc: BaseException | None) -> float | None:
     response = getattr(exc, "response", None)
     headers = getattr(response, "headers", None)
@@ -161,21 +141,6 @@ def _retry_after(exc: BaseException | None) -> float | None:
         return max(0.0, float(value)) if value is not None else None
     except (TypeError, ValueError):
         return None
-
-
-def _wait(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
-    """Retry-After when the server sent one, else ``initial * 2**n`` plus jitter, capped
-    (tenacity's own jittered wait changed its arguments between versions)."""
-
-    def wait(state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome is not None else None
-        after = _retry_after(exc)
-        if after is not None:
-            return min(after, policy.retry_after_cap)
-        backoff = policy.initial * 2.0 ** (state.attempt_number - 1)
-        return min(backoff + random.uniform(0.0, policy.jitter), policy.maximum)
-
-    return wait
 
 
 def call(
@@ -188,16 +153,9 @@ def call(
     """Run one API call, retrying transient faults, raising vibn's typed errors.
 
     ``policy`` (default: ``attempts`` tries with the standard backoff) says how."""
-    policy = policy or RetryPolicy(attempts=attempts)
-    retrying = Retrying(
-        retry=retry_if_exception(_transient),
-        stop=stop_after_attempt(policy.attempts),
-        wait=_wait(policy),
-        sleep=policy.sleep,
-        reraise=True,
-    )
+    tries = retrying(policy or RetryPolicy(attempts=attempts), _transient, _retry_after)
     try:
-        return retrying(fn)
+        return tries(fn)
     except ProviderError:
         raise
     except Exception as exc:
