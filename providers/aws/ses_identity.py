@@ -21,8 +21,9 @@ from typing import Any, ClassVar
 
 from vibn.providers.aws.common import PROVIDER
 from vibn.providers.aws.ses_common import SesDriver, owner_from_tags, owner_tags, where, who
-from vibn.providers.base import Desired, ObserveContext, Observed, Owner, Scope
+from vibn.providers.base import Desired, ObserveContext, Observed, Owner, Recorded, Scope
 from vibn.providers.errors import ConflictError, NotFoundError
+from vibn.providers.reads import read_each
 from vibn.specs.values import Condition
 
 EMAIL_READY = "EmailReady"
@@ -83,21 +84,28 @@ class IdentityDriver(SesDriver):
     observe_after: ClassVar[tuple[str, ...]] = ()
 
     def observe(self, scope: Scope, ctx: ObserveContext) -> list[Observed]:
-        found: list[Observed] = []
-        seen: set[str] = set()
+        """One GetEmailIdentity per recorded identity (SES has no bulk read), several
+        at once."""
+        wanted: dict[str, Recorded] = {}
         for rec in ctx.recorded(self.kind):
             domain = str(rec.props.get("domain") or rec.provider_id or "")
-            if rec.stack not in scope.stacks or not domain or domain.lower() in seen:
-                continue
-            seen.add(domain.lower())
+            if rec.stack in scope.stacks and domain and domain.lower() not in wanted:
+                wanted[domain.lower()] = rec
+
+        def read(rec: Recorded) -> Observed | None:
+            domain = str(rec.props.get("domain") or rec.provider_id)
             try:
                 got = self._get(domain, where(rec.address, domain))
             except NotFoundError:
-                continue
+                return None
             owner = Owner(scope.workspace, rec.stack, rec.address)
-            if owner_from_tags(got.get("Tags")) == owner:
-                found.append(self._observed(domain, owner, got))
-        return found
+            return (
+                self._observed(domain, owner, got)
+                if owner_from_tags(got.get("Tags")) == owner
+                else None
+            )
+
+        return [obs for obs in read_each(read, wanted.values()) if obs is not None]
 
     def create(self, desired: Desired) -> Observed:
         props = desired.props

@@ -12,14 +12,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from vibn.providers.base import Owner, Scope
 from vibn.providers.coolify.client import PROVIDER, CoolifyClient
 from vibn.providers.errors import InvalidError, NotFoundError, ProviderError
+from vibn.providers.reads import read_each as read_each  # re-exported for the drivers
 
 #: the environment every stack's resources live in (Coolify creates it with the project)
 ENVIRONMENT = "production"
@@ -73,20 +73,6 @@ class Settle:
     interval: float = 2.0
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
-
-
-T = TypeVar("T")
-R = TypeVar("R")
-
-#: reads a driver runs at once when the API has no bulk read (per-app env vars,
-#: per-project environments): the answers grow with the stacks, the wall time need not
-READ_PARALLELISM = 8
-
-
-def read_each(read: Callable[[T], R], items: Iterable[T]) -> list[R]:
-    """``read`` of every item, ``READ_PARALLELISM`` at a time, answers in item order."""
-    with ThreadPoolExecutor(max_workers=READ_PARALLELISM) as pool:
-        return list(pool.map(read, items))
 
 
 class EnvironmentIndex:

@@ -25,10 +25,11 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from vibn.providers.base import Desired, ObserveContext, Observed, Owner, Scope
+from vibn.providers.base import Desired, ObserveContext, Observed, Owner, Recorded, Scope
 from vibn.providers.errors import ConflictError, InvalidError, NotFoundError, TransientError
 from vibn.providers.opensrs.client import Contact, DomainInfo, OpenSrsClient
 from vibn.providers.opensrs.transport import PROVIDER, response_code
+from vibn.providers.reads import read_each
 
 __all__ = ["OpenSrsDomainDriver", "profile_password", "profile_username"]
 
@@ -85,20 +86,20 @@ class OpenSrsDomainDriver:
         self._secret = profile_secret
 
     def observe(self, scope: Scope, ctx: ObserveContext) -> list[Observed]:
-        found: list[Observed] = []
-        for rec in ctx.recorded(self.kind):
-            if rec.stack not in scope.stacks:
-                continue
+        """One ``GET`` per recorded registration (OpenSRS objects carry no labels, so the
+        records say which to read), several at once."""
+        recorded = [rec for rec in ctx.recorded(self.kind) if rec.stack in scope.stacks]
+
+        def read(rec: Recorded) -> Observed | None:
             name = str(rec.props.get("name") or rec.provider_id or "")
             info = self._client.info(name) if name else None
             if info is None:
-                continue
+                return None
             owner = Owner(scope.workspace, rec.stack, rec.address)
-            asked = rec.props.get("period")
-            found.append(
-                self._observed(rec.address, owner, info, rec.outputs.get("order_id"), asked=asked)
-            )
-        return found
+            order = rec.outputs.get("order_id")
+            return self._observed(rec.address, owner, info, order, asked=rec.props.get("period"))
+
+        return [obs for obs in read_each(read, recorded) if obs is not None]
 
     def quote(self, desired: Desired, current: Observed | None) -> Decimal:
         """The registrar's CAD price: a new registration for the period, or the renewal of
