@@ -308,3 +308,30 @@ class GcpClients:
             credentials=self.endpoints.credentials(),
             client_options={"api_endpoint": url} if url else None,
         )
+
+
+class DiscoveryDriver:
+    """What the drivers speaking REST through google-api-python-client's discovery
+    client share (Logging, Cloud DNS): the clients, the project, the retry policy, one
+    retried request, and paged listing."""
+
+    def __init__(
+        self, clients: GcpClients, endpoints: GcpEndpoints, retry: RetryPolicy | None = None
+    ) -> None:
+        self._clients = clients
+        self._project = endpoints.project
+        self._retry = retry
+
+    def _run(self, request: Any, resource: str) -> dict[str, Any]:
+        answer = call(request.execute, resource, policy=self._retry)
+        return dict(answer or {})
+
+    def _list(self, collection: Any, key: str, resource: str, **params: Any) -> list[Any]:
+        """Every item of a paged list (one request per page)."""
+        items: list[Any] = []
+        request = collection.list(**params)
+        while request is not None:
+            page = self._run(request, resource)
+            items.extend(page.get(key) or [])
+            request = collection.list_next(request, page)
+        return items

@@ -26,10 +26,10 @@ from vibn.providers.base import SHARED, Desired, Driver, ObserveContext, Observe
 from vibn.providers.errors import ConflictError, NotFoundError
 from vibn.providers.gcp.common import (
     PROVIDER,
+    DiscoveryDriver,
     GcpClients,
     GcpEndpoints,
     RetryPolicy,
-    call,
     owner_from_labels,
     owner_labels,
 )
@@ -76,32 +76,7 @@ def _claims(labels: object, owner: Owner) -> bool:
     return all(found.get(k) == wanted[k] for k in ("vibn-workspace", "vibn-stack"))
 
 
-class _DnsDriver:
-    """The discovery client, the retry policy and paged listing, for both kinds."""
-
-    def __init__(
-        self, clients: GcpClients, endpoints: GcpEndpoints, retry: RetryPolicy | None = None
-    ) -> None:
-        self._clients = clients
-        self._project = endpoints.project
-        self._retry = retry
-
-    def _run(self, request: Any, resource: str) -> dict[str, Any]:
-        answer = call(request.execute, resource, policy=self._retry)
-        return dict(answer or {})
-
-    def _list(self, collection: Any, key: str, resource: str, **params: Any) -> list[Any]:
-        """Every item of a paged list (one request per page)."""
-        items: list[Any] = []
-        request = collection.list(project=self._project, **params)
-        while request is not None:
-            page = self._run(request, resource)
-            items.extend(page.get(key) or [])
-            request = collection.list_next(request, page)
-        return items
-
-
-class DnsZoneDriver(_DnsDriver):
+class DnsZoneDriver(DiscoveryDriver):
     """props ``{"name", "dns_name", "description"}``; outputs ``{"name", "dns_name",
     "name_servers"}`` (the zone's name servers, in order, without trailing dots)."""
 
@@ -113,7 +88,7 @@ class DnsZoneDriver(_DnsDriver):
     def observe(self, scope: Scope, ctx: ObserveContext) -> list[Observed]:
         resource = f"{self.kind} list (projects/{self._project})"
         with self._clients.dns() as api:
-            zones = self._list(api.managedZones(), "managedZones", resource)
+            zones = self._list(api.managedZones(), "managedZones", resource, project=self._project)
         addresses = (*ZONE_ADDRESSES, *(r.address for r in ctx.recorded(self.kind)))
         restore = {_label(a): a for a in addresses}
         found: list[Observed] = []
@@ -211,7 +186,7 @@ class DnsZoneDriver(_DnsDriver):
         )
 
 
-class DnsRecordsDriver(_DnsDriver):
+class DnsRecordsDriver(DiscoveryDriver):
     """props ``{"zone", "records": [{"name", "type", "ttl", "rrdatas"}]}`` (sorted by
     name and type, rrdatas sorted); outputs ``{"zone"}``."""
 
@@ -292,7 +267,9 @@ class DnsRecordsDriver(_DnsDriver):
 
     def _current(self, api: Any, zone: str, resource: str) -> dict[Key, dict[str, Any]]:
         """The zone's record sets by (name, type), as the API returns them."""
-        rrsets = self._list(api.resourceRecordSets(), "rrsets", resource, managedZone=zone)
+        rrsets = self._list(
+            api.resourceRecordSets(), "rrsets", resource, project=self._project, managedZone=zone
+        )
         return {_key(r): r for r in rrsets}
 
     def _observed(self, zone: str, owner: Owner, rrsets: Iterable[Mapping[str, Any]]) -> Observed:

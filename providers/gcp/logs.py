@@ -19,7 +19,13 @@ from typing import Any, ClassVar
 
 from vibn.providers.base import SHARED, Desired, Driver, ObserveContext, Observed, Owner, Scope
 from vibn.providers.errors import ConflictError, InvalidError, NotFoundError, ProviderError
-from vibn.providers.gcp.common import PROVIDER, GcpClients, GcpEndpoints, RetryPolicy, call
+from vibn.providers.gcp.common import (
+    PROVIDER,
+    DiscoveryDriver,
+    GcpClients,
+    GcpEndpoints,
+    RetryPolicy,
+)
 
 __all__ = ["LogBucketDriver", "LogSinkDriver", "logging_drivers"]
 
@@ -51,32 +57,7 @@ def _who(description: object) -> str:
     return f"workspace {found.workspace}, stack {found.stack}"
 
 
-class _LoggingDriver:
-    """The discovery client, the retry policy and paged listing, for both kinds."""
-
-    def __init__(
-        self, clients: GcpClients, endpoints: GcpEndpoints, retry: RetryPolicy | None = None
-    ) -> None:
-        self._clients = clients
-        self._project = endpoints.project
-        self._retry = retry
-
-    def _run(self, request: Any, resource: str) -> dict[str, Any]:
-        answer = call(request.execute, resource, policy=self._retry)
-        return dict(answer or {})
-
-    def _list(self, collection: Any, key: str, resource: str, **params: Any) -> list[Any]:
-        """Every item of a paged list (one request per page)."""
-        items: list[Any] = []
-        request = collection.list(**params)
-        while request is not None:
-            page = self._run(request, resource)
-            items.extend(page.get(key) or [])
-            request = collection.list_next(request, page)
-        return items
-
-
-class LogBucketDriver(_LoggingDriver):
+class LogBucketDriver(DiscoveryDriver):
     """props ``{"name": "projects/P/locations/L/buckets/ID", "retention_days"}``;
     outputs ``{"name"}``."""
 
@@ -169,7 +150,7 @@ class LogBucketDriver(_LoggingDriver):
         )
 
 
-class LogSinkDriver(_LoggingDriver):
+class LogSinkDriver(DiscoveryDriver):
     """props ``{"name": "projects/P/sinks/ID", "destination", "filter"}``;
     outputs ``{"writer_identity"}``."""
 
