@@ -30,9 +30,8 @@ from vibn.providers.gcp.storage import storage_drivers
 from vibn.providers.gcp.tasks import tasks_drivers
 from vibn.providers.opensrs.client import Contact, OpenSrsClient
 from vibn.providers.opensrs.domains import OpenSrsDomainDriver
-from vibn.reconciler.compile_domain import MailPlatform
-from vibn.reconciler.compile_gcp import Platform
 from vibn.reconciler.engine import Engine
+from vibn.reconciler.platform import MailPlatform, Platform
 from vibn.sandbox import SandboxInfo
 from vibn.sandbox import manager as sandbox
 from vibn.sandbox.info import ProviderEndpoint

@@ -22,8 +22,9 @@ from vibn.specs.names import coolify_app_name
 from vibn.specs.values import Sensitive
 
 from .compile_domain import attachment, compile_backups, compile_domain, compile_email
-from .compile_gcp import Platform, compile_cron, compile_logs, compile_queues, compile_storage
+from .compile_gcp import compile_cron, compile_logs, compile_queues, compile_storage
 from .graph import Digest, Graph, Ref, Resource
+from .platform import Platform
 
 ENVIRONMENT = "production"
 

@@ -17,39 +17,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from vibn.providers.gcp.common import DEFAULT_LOCATION
 from vibn.providers.gcp.dns_names import zone_name
 from vibn.specs.model import BACKUP_ENGINES, Stack
-from vibn.specs.values import Sensitive
 
+from .compile_gcp import bucket_props
 from .graph import DERIVATIONS, Derive, Graph, Ref, Resource
+from .platform import MailPlatform
 
 TTL = 300
 DKIM_KEY_LENGTH = "RSA_2048_BIT"
 EVENT_TYPES = ("BOUNCE", "COMPLAINT")
-
-
-@dataclass(frozen=True)
-class MailPlatform:
-    """What the platform's SES account gives every stack (from settings)."""
-
-    region: str = "ca-central-1"
-    account_id: str = "000000000000"
-    #: the platform's own domain: the shared sender is ``noreply@mail.{domain}``
-    platform_domain: str = "vibn.dev"
-    smtp_username: str | None = None
-    smtp_password: Sensitive | None = None
-
-    @property
-    def smtp_host(self) -> str:
-        return f"email-smtp.{self.region}.amazonaws.com"
-
-    @property
-    def shared_sender(self) -> str:
-        return f"noreply@mail.{self.platform_domain}"
-
-    @property
-    def event_bus_arn(self) -> str:
-        return f"arn:aws:events:{self.region}:{self.account_id}:event-bus/default"
 
 
 def fqdn(name: str) -> str:
@@ -280,14 +258,7 @@ def compile_backups(graph: Graph, stack: Stack, storage_service_account: str) ->
             Resource(
                 "workspace.bucket",
                 "gcp.bucket",
-                {
-                    "name": f"vibn-ws-{ws}",
-                    "location": "NORTHAMERICA-NORTHEAST1",
-                    "storage_class": "STANDARD",
-                    "uniform_access": True,
-                    "public_read": False,
-                    "versioning": False,
-                },
+                bucket_props(f"vibn-ws-{ws}", DEFAULT_LOCATION, False, False),
                 section="databases",
                 shared=True,
             )

@@ -11,27 +11,16 @@ only its lifecycle rules (scoped to its own ``{stack}/`` prefix) and its HMAC ke
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from vibn.providers.gcp.tasks import queue_id
 from vibn.specs.model import CronJob, Queue, Stack
 from vibn.specs.values import Sensitive
 
-from .compile_domain import MailPlatform
 from .graph import Graph, Join, Ref, Resource
+from .platform import Platform
 
 GCS_ACTION = {"delete": "Delete", "set_storage_class": "SetStorageClass"}
-
-
-@dataclass(frozen=True)
-class Platform:
-    """Facts about where a stack is deployed that the document does not say."""
-
-    gcp_project: str = "vibn-sandbox"
-    storage_endpoint: str = "https://storage.googleapis.com"
-    storage_service_account: str = "vibn-storage@vibn-sandbox.iam.gserviceaccount.com"
-    mail: MailPlatform = field(default_factory=MailPlatform)
 
 
 def env_key(name: str) -> str:
@@ -47,6 +36,18 @@ def web_url(stack: Stack, service: str | None) -> Ref | None:
     chosen = next((s for s in webs if s.name == service), None) if service else None
     chosen = chosen or (webs[0] if webs else None)
     return None if chosen is None else Ref(f"app.{chosen.name}-1", "url")
+
+
+def bucket_props(name: str, location: str, public_read: bool, versioning: bool) -> dict[str, Any]:
+    """A ``gcp.bucket``'s props: uniform access, standard class, the given location."""
+    return {
+        "name": name,
+        "location": location.upper(),
+        "storage_class": "STANDARD",
+        "uniform_access": True,
+        "public_read": public_read,
+        "versioning": versioning,
+    }
 
 
 def compile_storage(graph: Graph, stack: Stack, platform: Platform) -> dict[str, Any]:
@@ -67,14 +68,7 @@ def compile_storage(graph: Graph, stack: Stack, platform: Platform) -> dict[str,
         Resource(
             address,
             "gcp.bucket",
-            {
-                "name": bucket,
-                "location": storage.location.upper(),
-                "storage_class": "STANDARD",
-                "uniform_access": True,
-                "public_read": storage.public_read,
-                "versioning": storage.versioning,
-            },
+            bucket_props(bucket, storage.location, storage.public_read, storage.versioning),
             section="storage",
             shared=shared,
         )

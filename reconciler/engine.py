@@ -31,11 +31,11 @@ from vibn.state import LeaseHeld, RecordedResource, Store
 
 from .apply import Applier, ApplyResult, EventSink
 from .compile import KIND_RANK, SecretResolver, SecretUnavailable, compile_stack
-from .compile_gcp import Platform
 from .graph import Graph, resolve
 from .observe import Observation, observe, with_parents
 from .payments import Charge, Payments, Quoting, total
 from .plan import ActionType, KindFacts, Planned, make_plan
+from .platform import Platform
 
 
 def _recorded(r: RecordedResource, stack: str) -> Recorded:

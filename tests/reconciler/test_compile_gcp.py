@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from vibn.reconciler.compile import compile_stack
-from vibn.reconciler.compile_gcp import Platform, queue_id
+from vibn.reconciler.compile_gcp import queue_id
 from vibn.reconciler.graph import UNKNOWN, resolve
+from vibn.reconciler.platform import Platform
 
 from .fake import shop_stack
 from .test_plan import fp, resolver
