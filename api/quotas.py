@@ -68,10 +68,11 @@ def check_quotas(store: Store, quotas: Quotas, planned: Planned, *, new_stack: b
     """Raise a 422 problem naming every quota ``planned`` would take the workspace past."""
     workspace, name = planned.plan.workspace, planned.plan.stack
     others = [s for s in store.list_stacks(workspace) if s.name != name and s.status != "destroyed"]
+    recorded = store.resources_of_kind(workspace, [s.name for s in others], None)
     held = [
-        _held(s.name, r.address, r.kind, r.props.get("name"))
-        for s in others
-        for r in store.resources(workspace, s.name)
+        _held(stack, r.address, r.kind, r.props.get("name"))
+        for stack, records in recorded.items()
+        for r in records
     ]
     held += [
         _held(name, r.address, r.kind, r.props.get("name"))

@@ -86,8 +86,9 @@ def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8080,
     workers: Annotated[
-        int, typer.Option("--workers", min=0, help="Reconcile threads beside the API.")
-    ] = 0,
+        int,
+        typer.Option("--workers", min=0, help="Reconcile threads beside the API (0: none)."),
+    ] = 1,
     interval: Annotated[
         float,
         typer.Option(

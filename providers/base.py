@@ -13,11 +13,13 @@ deployments read it).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from vibn.specs.values import Condition
+
+T = TypeVar("T")
 
 MARK_PREFIX = "vibn:"
 #: the stack name in the ownership marks of a workspace-wide object (the workspace bucket,
@@ -122,6 +124,13 @@ class ObserveContext(Protocol):
 
     def recorded(self, kind: str) -> Sequence[Recorded]:
         """Resources of this kind as recorded by the last apply, for every stack in scope."""
+        ...
+
+    def shared(self, key: Hashable, fetch: Callable[[], T]) -> T:
+        """``fetch()``'s answer, shared with other observations asking for the same
+        ``key`` at the same time (or in the same daemon sweep). For lists that cannot be
+        narrowed to one workspace: ``fetch`` lists the provider's objects and indexes
+        them by workspace; the answer is shared, so it must not be changed."""
         ...
 
 

@@ -16,8 +16,9 @@ from typing import Any, ClassVar
 
 import httpx
 
-from vibn.providers.base import Desired, ObserveContext, Observed, Owner, Scope
+from vibn.providers.base import Desired, ObserveContext, Observed, Owner, Recorded, Scope
 from vibn.providers.errors import TransientError
+from vibn.providers.reads import read_each
 from vibn.specs.values import Condition
 
 PROVIDER = "dns"
@@ -70,14 +71,14 @@ class DomainStatusDriver:
         self._resolver = resolver
 
     def observe(self, scope: Scope, ctx: ObserveContext) -> list[Observed]:
-        found: list[Observed] = []
-        for rec in ctx.recorded(KIND):
-            if rec.stack not in scope.stacks:
-                continue
+        zones = ctx.observed("gcp.dns_zone")
+
+        def read(rec: Recorded) -> Observed:
             owner = Owner(scope.workspace, rec.stack, rec.address)
-            condition = self._check(rec.props, rec.stack, ctx.observed("gcp.dns_zone"), ctx)
-            found.append(self._observed(rec.address, owner, rec.props, condition))
-        return found
+            condition = self._check(rec.props, rec.stack, zones, ctx)
+            return self._observed(rec.address, owner, rec.props, condition)
+
+        return read_each(read, [r for r in ctx.recorded(KIND) if r.stack in scope.stacks])
 
     def create(self, desired: Desired) -> Observed:
         pending = _condition(

@@ -3,15 +3,17 @@
 A replica sweeps in rounds. Each sweep claims a batch of due stacks (``claim_due``: their
 leases are taken in the same transaction, so replicas sharing one PostgreSQL never visit
 one stack at once, and a stack being applied by hand is left alone), observes each
-workspace once for all of its claimed stacks — provider requests grow with kinds, not
+workspace once for all of its claimed stacks, reading each provider-wide list once for
+the whole sweep (``listings.SweepReads``) — provider requests grow with kinds, not
 stacks — and then visits the stacks one by one, level-triggered (STYLE.md point 1): read
 the applied revision, advance pending conditions, plan against the shared observation.
-No changes: in sync. Changes are drift: recorded as an event and in the stack's status
-message, then corrected by applying the plan (``drift: correct``, the default) or only
-reported (``drift: report``). Data-bearing deletes and replacements are never applied
-here; they wait for a human's confirmation. A failing stack is retried with exponential
-backoff and never stops the sweep. Every lease is given back as soon as its stack is done,
-and the unvisited ones when the replica is told to stop.
+No changes: in sync. Changes are confirmed on a fresh look (a plan of the stack alone),
+and what remains is drift: recorded as an event and in the stack's status message, then
+corrected by applying the plan (``drift: correct``, the default) or only reported
+(``drift: report``). Data-bearing deletes and replacements are never applied here; they
+wait for a human's confirmation. A failing stack is retried with exponential backoff and
+never stops the sweep. Every lease is given back as soon as its stack is done, and the
+unvisited ones when the replica is told to stop.
 
 A stack whose newest revision was stored but not yet applied (an agent's ``PUT`` waiting
 for its apply-by-plan-id) is not touched beyond its conditions: applying it is the agent's
@@ -33,6 +35,7 @@ from vibn.state import StateError, Store
 
 from . import metrics
 from .engine import Engine, EngineError, default_holder
+from .listings import SweepReads
 from .observe import Observation
 from .sweep import HeldLeases, describe_drift, drift_actions
 
@@ -179,11 +182,13 @@ class Daemon:
         by_workspace: dict[str, list[str]] = {}
         for workspace, name in claimed:
             by_workspace.setdefault(workspace, []).append(name)
+        # provider-wide lists are read once for the whole sweep, not once per workspace
+        reads = SweepReads(self.engine.reads)
         with HeldLeases(self.store, self.holder, self.lease_ttl, claimed) as leases:
             for workspace, names in by_workspace.items():
                 if stop.is_set():
                     break
-                self._sweep_workspace(workspace, names, leases, stop, report)
+                self._sweep_workspace(workspace, names, leases, stop, report, reads)
             for workspace, name in claimed:
                 if report.of(workspace, name) is None:
                     self._record(report, StackOutcome(workspace, name, "handed_back", "stopping"))
@@ -197,15 +202,15 @@ class Daemon:
         leases: HeldLeases,
         stop: threading.Event,
         report: SweepReport,
+        reads: SweepReads,
     ) -> None:
         try:
-            observation = self.engine.observe(workspace, names)
+            observation = self.engine.observe(workspace, names, reads=reads)
         except Exception as exc:
             for name in names:
                 self._record(report, self._failed(workspace, name, exc))
                 leases.release(workspace, name)
             return
-        dirty = False  # a correction applied in this workspace since it was observed
         for name in names:
             if stop.is_set():
                 return
@@ -213,12 +218,11 @@ class Daemon:
                 outcome = StackOutcome(workspace, name, "skipped", "lease lost to another holder")
             else:
                 try:
-                    outcome = self._visit(workspace, name, observation, dirty)
+                    outcome = self._visit(workspace, name, observation)
                 except Exception as exc:
                     outcome = self._failed(workspace, name, exc)
                 finally:
                     leases.release(workspace, name)
-            dirty = dirty or outcome.apply_id is not None
             self._record(report, outcome)
 
     def _record(self, report: SweepReport, outcome: StackOutcome) -> None:
@@ -229,9 +233,7 @@ class Daemon:
         self._log(f"{self.holder}: {outcome.line()}")
 
     # -- one stack -------------------------------------------------------------------
-    def _visit(
-        self, workspace: str, name: str, observation: Observation, dirty: bool
-    ) -> StackOutcome:
+    def _visit(self, workspace: str, name: str, observation: Observation) -> StackOutcome:
         record = self.store.get_stack(workspace, name)
         if record is None or record.status not in RECONCILABLE:
             status = record.status if record else "gone"
@@ -248,9 +250,10 @@ class Daemon:
             )
         stack = StackModel.model_validate(record.document)
         planned = self.engine.plan(stack, observation=observation)
-        if planned.plan.has_changes and dirty:
-            # an earlier correction may have changed what this stack shares (workspace
-            # objects): plan on a fresh look rather than act on a stale one
+        if planned.plan.has_changes:
+            # the sweep's look may be as old as the sweep (provider-wide lists are read
+            # once for it), and an earlier correction may have changed what this stack
+            # shares: drift is confirmed on a fresh look before anything is done about it
             planned = self.engine.plan(stack)
         plan = planned.plan
         if plan.errors:

@@ -32,10 +32,18 @@ from vibn.state import LeaseHeld, RecordedResource, Store
 from .apply import Applier, ApplyResult, EventSink
 from .compile import KIND_RANK, SecretResolver, SecretUnavailable, compile_stack
 from .graph import Graph, resolve
+from .listings import FreshReads, Reads
 from .observe import Observation, observe, with_parents
 from .payments import Charge, Payments, Quoting, total
 from .plan import ActionType, KindFacts, Planned, make_plan
 from .platform import Platform
+
+
+def _by_kind(records: Iterable[Recorded]) -> dict[str, list[Recorded]]:
+    by_kind: dict[str, list[Recorded]] = {}
+    for r in records:
+        by_kind.setdefault(r.kind, []).append(r)
+    return by_kind
 
 
 def _recorded(r: RecordedResource, stack: str) -> Recorded:
@@ -94,6 +102,8 @@ class Engine:
     platform: Platform = field(default_factory=Platform)
     #: percent added to registrar prices when the workspace float is charged
     domain_markup_percent: Decimal = Decimal("0")
+    #: provider-wide lists shared by the observations running at the same time
+    reads: FreshReads = field(default_factory=FreshReads)
 
     # -- helpers ---------------------------------------------------------------------
     def fingerprint(self, value: Sensitive) -> str:
@@ -159,9 +169,20 @@ class Engine:
         return Payments(self.store, self.domain_markup_percent)
 
     def recorded(self, workspace: str, stacks: Sequence[str]) -> Callable[[str], list[Recorded]]:
+        """What the stacks recorded, by kind: read from the store in one query, the first
+        time a driver asks (drivers ask from several threads at once)."""
+        lock = threading.Lock()
+        by_kind: dict[str, list[Recorded]] | None = None
+
         def of(kind: str) -> list[Recorded]:
-            by_stack = self.store.resources_of_kind(workspace, stacks, kind)
-            return [_recorded(r, stack) for stack, records in by_stack.items() for r in records]
+            nonlocal by_kind
+            with lock:
+                if by_kind is None:
+                    found = self.store.resources_of_kind(workspace, stacks, None)
+                    by_kind = _by_kind(
+                        _recorded(r, stack) for stack, records in found.items() for r in records
+                    )
+                return list(by_kind.get(kind, ()))
 
         return of
 
@@ -169,13 +190,26 @@ class Engine:
         return {r.address: _recorded(r, stack) for r in self.store.resources(workspace, stack)}
 
     def observe(
-        self, workspace: str, stacks: Sequence[str], kinds: Iterable[str] | None = None
+        self,
+        workspace: str,
+        stacks: Sequence[str],
+        kinds: Iterable[str] | None = None,
+        *,
+        records: Iterable[Recorded] | None = None,
+        reads: Reads | None = None,
     ) -> Observation:
         """What the providers hold for ``stacks``: every kind, or only ``kinds`` (and the
-        kinds they are observed after)."""
+        kinds they are observed after). ``records``: the stacks' records, when the caller
+        has already read them; ``reads``: how provider-wide lists are shared (by default
+        with the observations running at the same time; a sweep keeps them longer)."""
         scope = Scope(workspace, frozenset(stacks))
         drivers = self.drivers if kinds is None else with_parents(self.drivers, kinds)
-        return observe(drivers, scope, self.recorded(workspace, stacks))
+        if records is None:
+            recorded_of = self.recorded(workspace, stacks)
+        else:
+            by_kind = _by_kind(records)
+            recorded_of = lambda kind: list(by_kind.get(kind, ()))  # noqa: E731
+        return observe(drivers, scope, recorded_of, reads or self.reads)
 
     # -- plan ------------------------------------------------------------------------
     def plan(
@@ -194,7 +228,9 @@ class Engine:
             # only what the stack wants and what it was left holding: a stack with no
             # Google Cloud section and no Google records never calls Google
             kinds = {r.kind for r in graph.resources.values()} | {r.kind for r in records.values()}
-            observation = self.observe(ws, [name], None if destroy else kinds)
+            observation = self.observe(
+                ws, [name], None if destroy else kinds, records=records.values()
+            )
         record = self.store.get_stack(ws, name)
         planned = make_plan(
             graph,

@@ -3,16 +3,29 @@
 Kinds are observed parents first (a driver may build on its parents' answers, e.g. env
 vars need application uuids), each kind once for the whole scope, so the number of
 provider requests grows with kinds, not with resources or stacks, wherever the API
-allows a list call.
+allows a list call. A kind is read as soon as the kinds it builds on are, beside every
+other kind that is ready: Coolify's chain (projects → applications → env vars) and the
+Google and AWS lists overlap, so an observation takes about as long as its longest
+chain of requests, not the sum of all of them. Drivers are already called from several
+threads at once by the applier, so they are safe to share.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from vibn.providers.base import SHARED, Driver, Observed, Recorded, Scope
 from vibn.providers.errors import ProviderError
+
+from .listings import FreshReads, Reads
+
+T = TypeVar("T")
+
+#: kinds read at once (there are about twenty kinds; most observations want fewer)
+OBSERVE_PARALLELISM = 8
 
 
 class ObserveError(Exception):
@@ -34,12 +47,16 @@ class Observation:
 class _Context:
     observation: Observation
     recorded_of: Callable[[str], Sequence[Recorded]]
+    reads: Reads
 
     def observed(self, kind: str) -> Sequence[Observed]:
         return self.observation.objects.get(kind, [])
 
     def recorded(self, kind: str) -> Sequence[Recorded]:
         return self.recorded_of(kind)
+
+    def shared(self, key: Hashable, fetch: Callable[[], T]) -> T:
+        return self.reads.get(key, fetch)
 
 
 def with_parents(drivers: Mapping[str, Driver], kinds: Iterable[str]) -> dict[str, Driver]:
@@ -75,11 +92,17 @@ def observe(
     drivers: Mapping[str, Driver],
     scope: Scope,
     recorded_of: Callable[[str], Sequence[Recorded]],
+    reads: Reads | None = None,
 ) -> Observation:
-    """Everything the providers hold for ``scope``, by kind."""
+    """Everything the providers hold for ``scope``, by kind. ``reads`` shares the
+    provider-wide lists (see ``listings``); without it each is fetched for this call."""
     observation = Observation()
-    ctx = _Context(observation, recorded_of)
-    for kind in kind_order(drivers):
+    ctx = _Context(observation, recorded_of, reads or FreshReads())
+    order = kind_order(drivers)
+
+    def read(kind: str, parents: list[Future[None]]) -> None:
+        for parent in parents:
+            parent.result()  # a parent's failure fails its children too
         try:
             objects = drivers[kind].observe(scope, ctx)
         except ProviderError as exc:
@@ -90,4 +113,18 @@ def observe(
             if o.owner.workspace == scope.workspace
             and (o.owner.stack in scope.stacks or o.owner.stack == SHARED)
         ]
+
+    # Submitted parents first: the pool takes tasks in order, so a task that waits on its
+    # parents finds them running or done, never queued behind it.
+    futures: dict[str, Future[None]] = {}
+    with ThreadPoolExecutor(
+        max_workers=min(OBSERVE_PARALLELISM, max(1, len(order))),
+        thread_name_prefix="vibn-observe",
+    ) as pool:
+        for kind in order:
+            parents = [futures[p] for p in drivers[kind].observe_after if p in futures]
+            futures[kind] = pool.submit(read, kind, parents)
+    for kind in order:  # the first failure in kind order, as a sequential read would
+        futures[kind].result()
+    observation.objects = {kind: observation.objects[kind] for kind in order}
     return observation

@@ -22,6 +22,7 @@ from vibn.providers.coolify.common import (
     tags,
 )
 from vibn.providers.errors import NotFoundError
+from vibn.providers.reads import by_workspace, marker_workspace
 from vibn.specs.values import Sensitive
 
 TYPE_PREFIX = "standalone-"
@@ -52,7 +53,13 @@ class DatabaseDriver:
 
     def observe(self, scope: Scope, ctx: ObserveContext) -> list[Observed]:
         rows: list[tuple[Mapping[str, Any], Owner]] = []
-        for database in self._client.list_databases():
+        listed = ctx.shared(
+            (self.kind,),
+            lambda: by_workspace(
+                self._client.list_databases(), lambda d: marker_workspace(d.get("description"))
+            ),
+        )
+        for database in listed.get(scope.workspace, ()):
             owner = owned(database.get("description"), scope)
             if owner is not None:
                 rows.append((database, owner))

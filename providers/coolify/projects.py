@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from vibn.providers.base import Desired, ObserveContext, Observed, Owner, Scope
 from vibn.providers.coolify.common import ENVIRONMENT, Shared, naming, owned, read_each
 from vibn.providers.errors import ConflictError, NotFoundError
+from vibn.providers.reads import by_workspace, marker_workspace
 
 
 class ProjectDriver:
@@ -31,9 +32,15 @@ class ProjectDriver:
 
     def observe(self, scope: Scope, ctx: ObserveContext) -> list[Observed]:
         """One project list, then each owned project's environments (several at once)."""
+        listed = ctx.shared(
+            (self.kind,),
+            lambda: by_workspace(
+                self._client.list_projects(), lambda p: marker_workspace(p.get("description"))
+            ),
+        )
         mine = [
             (project, owner)
-            for project in self._client.list_projects()
+            for project in listed.get(scope.workspace, ())
             if (owner := owned(project.get("description"), scope)) is not None
         ]
         return [obs for obs in read_each(self._read, mine) if obs is not None]

@@ -33,6 +33,7 @@ from vibn.providers.gcp.common import (
     owner_from_labels,
     owner_labels,
 )
+from vibn.providers.reads import by_workspace, label_workspace, read_each
 
 __all__ = ["DnsRecordsDriver", "DnsZoneDriver", "dns_drivers", "normalise"]
 
@@ -87,8 +88,15 @@ class DnsZoneDriver(DiscoveryDriver):
 
     def observe(self, scope: Scope, ctx: ObserveContext) -> list[Observed]:
         resource = f"{self.kind} list (projects/{self._project})"
-        with self._clients.dns() as api:
-            zones = self._list(api.managedZones(), "managedZones", resource, project=self._project)
+
+        def fetch() -> dict[str, list[Any]]:
+            with self._clients.dns() as api:
+                zones = self._list(
+                    api.managedZones(), "managedZones", resource, project=self._project
+                )
+            return by_workspace(zones, lambda z: label_workspace(z.get("labels")))
+
+        zones = ctx.shared((self.kind, self._project), fetch).get(scope.workspace, [])
         addresses = (*ZONE_ADDRESSES, *(r.address for r in ctx.recorded(self.kind)))
         restore = {_label(a): a for a in addresses}
         found: list[Observed] = []
@@ -197,13 +205,16 @@ class DnsRecordsDriver(DiscoveryDriver):
 
     def observe(self, scope: Scope, ctx: ObserveContext) -> list[Observed]:
         recorded = [r for r in ctx.recorded(self.kind) if r.stack in scope.stacks]
-        held: dict[str, dict[Key, dict[str, Any]]] = {}
-        with self._clients.dns() as api:
-            for zone in sorted({str(r.props.get("zone")) for r in recorded}):
+
+        def read(zone: str) -> tuple[str, dict[Key, dict[str, Any]] | None]:
+            with self._clients.dns() as api:  # one pooled client per reading thread
                 try:
-                    held[zone] = self._current(api, zone, f"{self.kind} list ({zone})")
+                    return zone, self._current(api, zone, f"{self.kind} list ({zone})")
                 except NotFoundError:
-                    continue
+                    return zone, None
+
+        zones = sorted({str(r.props.get("zone")) for r in recorded})
+        held = {zone: sets for zone, sets in read_each(read, zones) if sets is not None}
         found: list[Observed] = []
         for rec in recorded:
             zone = str(rec.props.get("zone"))

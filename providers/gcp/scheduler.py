@@ -34,6 +34,7 @@ from vibn.providers.gcp.common import (
     parents_to_list,
     parse_duration,
 )
+from vibn.providers.reads import by_workspace, marker_workspace
 from vibn.specs.values import Sensitive, reveal
 
 KIND = "gcp.scheduler_job"
@@ -114,7 +115,8 @@ class SchedulerJobDriver:
         names = [r.props.get("name") for r in records]
         found = []
         for parent in parents_to_list(self._project, "jobs", names):
-            for job in self._list(parent):
+            listed = ctx.shared((KIND, parent), partial(self._by_workspace, parent))
+            for job in listed.get(scope.workspace, ()):
                 owner = Owner.from_marker(job.description)
                 if owner is None or owner.workspace != scope.workspace:
                     continue
@@ -126,6 +128,9 @@ class SchedulerJobDriver:
                 asked = props.get("headers")
                 found.append(self._observed(job, owner.address, owner, asked))
         return found
+
+    def _by_workspace(self, parent: str) -> dict[str, list[scheduler_v1.Job]]:
+        return by_workspace(self._list(parent), lambda job: marker_workspace(job.description))
 
     def _list(self, parent: str) -> list[scheduler_v1.Job]:
         """Every job under ``parent``, one page per call (each page retried on its own)."""

@@ -41,6 +41,7 @@ from vibn.providers.gcp.storage_common import (
 )
 from vibn.providers.gcp.storage_hmac import HmacKeyDriver
 from vibn.providers.gcp.storage_lifecycle import LifecycleDriver
+from vibn.providers.reads import by_workspace, label_workspace
 
 __all__ = ["BucketDriver", "HmacKeyDriver", "LifecycleDriver", "storage_drivers"]
 
@@ -155,18 +156,24 @@ class BucketDriver:
         self._retry = retry
 
     def observe(self, scope: Scope, ctx: ObserveContext) -> list[Observed]:
+        def fetch() -> dict[str, list[Any]]:
+            with self._clients.storage() as client:
+                buckets = call(
+                    lambda: list(client.list_buckets(project=self._project, retry=None)),
+                    f"{self.kind} list (project {self._project})",
+                    policy=self._retry,
+                )
+            return by_workspace(buckets, lambda b: label_workspace(b.labels))
+
         found: list[Observed] = []
+        listed = ctx.shared((self.kind, self._project), fetch).get(scope.workspace, ())
         with self._clients.storage() as client:
-            buckets = call(
-                lambda: list(client.list_buckets(project=self._project, retry=None)),
-                f"{self.kind} list (project {self._project})",
-                policy=self._retry,
-            )
-            for bucket in buckets:
+            for bucket in listed:
                 owner = bucket_owner(bucket.labels, scope.workspace)
                 if owner is None or (owner.stack != SHARED and owner.stack not in scope.stacks):
                     continue
-                public = self._public(bucket, where(owner.address, bucket.name), want=None)
+                resource = where(owner.address, bucket.name)
+                public = self._public(bucket, resource, want=None, client=client)
                 found.append(bucket_observed(bucket, owner.address, owner, public))
         return found
 
@@ -267,13 +274,17 @@ class BucketDriver:
             public = self._public(bucket, resource, want=want)
         return bucket_observed(bucket, desired.address, desired.owner, public)
 
-    def _public(self, bucket: Any, resource: str, want: bool | None) -> bool:
-        """Whether ``bucket`` is publicly readable, after making it so when ``want`` is set."""
+    def _public(self, bucket: Any, resource: str, want: bool | None, client: Any = None) -> bool:
+        """Whether ``bucket`` is publicly readable, after making it so when ``want`` is set.
+        ``client``: the one this thread holds, when ``bucket`` came from a shared list
+        (its own client may be lent to another thread by now)."""
         if want is None and bucket.iam_configuration.public_access_prevention == ENFORCED:
             return False
         for attempt in range(RMW_TRIES):
             policy = call(
-                lambda: bucket.get_iam_policy(requested_policy_version=3, retry=None),
+                lambda: bucket.get_iam_policy(
+                    client=client, requested_policy_version=3, retry=None
+                ),
                 resource,
                 policy=self._retry,
             )

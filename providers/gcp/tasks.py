@@ -111,7 +111,9 @@ class TasksQueueDriver:
         names = [r.props.get("name") for r in ctx.recorded(KIND)]
         found = []
         for parent in parents_to_list(self._project, "queues", names):
-            for queue in self._list(parent):
+            # a queue's id carries a hash of its owner, not the workspace: the list is
+            # shared as it is, and each observation picks its own queues out of it
+            for queue in ctx.shared((KIND, parent), partial(self._list, parent)):
                 owner = queue_owner(queue.name, scope.workspace, sorted(scope.stacks))
                 if owner is not None:
                     found.append(self._observed(queue, owner))

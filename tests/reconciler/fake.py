@@ -6,6 +6,7 @@ to fail a given call, so tests assert the resulting state of the world.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import threading
 from collections.abc import Mapping
@@ -14,6 +15,7 @@ from typing import Any, ClassVar
 
 from vibn.providers.base import Desired, ObserveContext, Observed, Owner, Scope
 from vibn.providers.errors import InvalidError, NotFoundError
+from vibn.providers.reads import by_workspace
 from vibn.reconciler.plan import KindFacts
 from vibn.specs.model import Stack
 from vibn.specs.values import Sensitive, reveal
@@ -77,14 +79,21 @@ class FakeDriver:
         )
 
     def observe(self, scope: Scope, ctx: ObserveContext) -> list[Observed]:
-        self.world.maybe_fail("observe", self.kind)
-        with self.world.lock:
-            items = list(self.world.objects.items())
-        return [
-            self._observed(pid, obj)
-            for pid, obj in items
-            if obj["kind"] == self.kind and obj["owner"].workspace == scope.workspace
-        ]
+        """One provider-wide list (a copy of the world, as an API's answer is), shared
+        like the real drivers' through ``ctx.shared`` and taken by workspace."""
+
+        def fetch() -> dict[str, list[tuple[str, dict[str, Any]]]]:
+            self.world.maybe_fail("observe", self.kind)
+            with self.world.lock:
+                items = [
+                    (pid, copy.deepcopy(obj))
+                    for pid, obj in self.world.objects.items()
+                    if obj["kind"] == self.kind
+                ]
+            return by_workspace(items, lambda item: item[1]["owner"].workspace)
+
+        listed = ctx.shared((self.kind,), fetch)
+        return [self._observed(pid, obj) for pid, obj in listed.get(scope.workspace, ())]
 
     def create(self, desired: Desired) -> Observed:
         self.world.maybe_fail("create", desired.address)

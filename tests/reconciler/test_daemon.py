@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import threading
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -85,6 +86,8 @@ def stack(name: str = "shop", workspace: str = "default", **spec: Any) -> Stack:
 
 def applied(engine: Engine, *stacks: Stack) -> None:
     for s in stacks:
+        if engine.store.get_secret(s.metadata.workspace, "SESSION_SECRET") is None:
+            engine.store.set_secret(s.metadata.workspace, "SESSION_SECRET", "hunter2")
         result = engine.apply(engine.plan(s).plan.to_json())
         assert result.ok, result.error
 
@@ -307,7 +310,7 @@ def test_one_observation_per_workspace_whatever_the_number_of_stacks(
     assert sorted(observes) == sorted(FACTS)  # each kind once, for all six stacks
 
 
-def test_a_correction_refreshes_the_view_of_the_next_drifted_stack(
+def test_drift_is_confirmed_on_a_fresh_look_before_it_is_corrected(
     store: Store, engine: Engine, clock: FakeClock, world: World
 ) -> None:
     applied(engine, stack("a"), stack("b"))
@@ -316,8 +319,42 @@ def test_a_correction_refreshes_the_view_of_the_next_drifted_stack(
     world.calls.clear()
     report = make_daemon(store, engine, clock).run_once()
     assert report.count("corrected") == 2
-    # one shared observation, plus a fresh one of b after a's correction
-    assert [t for op, t in world.calls if op == "observe"].count("coolify.project") == 2
+    # the sweep's shared observation, then a fresh one of each drifted stack
+    assert [t for op, t in world.calls if op == "observe"].count("coolify.project") == 3
+
+
+def test_a_sweep_lists_each_kind_once_across_workspaces(
+    store: Store, engine: Engine, clock: FakeClock, world: World
+) -> None:
+    applied(engine, *(stack(f"s{n}", workspace=f"ws{n}") for n in range(4)))
+    world.calls.clear()
+    report = make_daemon(store, engine, clock).run_once()
+    assert report.count("in_sync") == 4
+    observes = [target for op, target in world.calls if op == "observe"]
+    assert sorted(observes) == sorted(FACTS)  # one list per kind for four workspaces
+
+
+def test_drift_seen_on_the_sweeps_list_but_mended_since_is_left_alone(
+    store: Store, engine: Engine, clock: FakeClock, world: World
+) -> None:
+    """The sweep's lists may be as old as the sweep: a stack that looked drifted on them
+    but is right by the time it is visited is in sync, and nothing is applied."""
+    applied(engine, stack("a", workspace="w1"), stack("b", workspace="w2"))
+    env = objects_of(world, "b")["app.web-1.env"]["props"]["vars"]
+    env["NODE_ENV"] = "drifted"
+    daemon = make_daemon(store, engine, clock)
+    real_observe = engine.observe
+
+    def observe_then_mend(workspace: str, stacks: Sequence[str], *a: Any, **kw: Any) -> Any:
+        seen = real_observe(workspace, stacks, *a, **kw)
+        env["NODE_ENV"] = "production"  # someone put it back after the sweep listed it
+        return seen
+
+    engine.observe = observe_then_mend  # type: ignore[method-assign]
+    world.calls.clear()
+    report = daemon.run_once()
+    assert report.count("in_sync") == 2
+    assert not [c for c in world.calls if c[0] in ("create", "update", "delete")]
 
 
 def test_stopping_hands_the_unvisited_stacks_back(

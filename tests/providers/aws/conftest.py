@@ -5,7 +5,7 @@ it, drivers whose retries record their waits instead of sleeping, an honest
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,10 +15,12 @@ import pytest
 
 from vibn.providers.aws.common import AwsSettings, RetryPolicy, ses_client
 from vibn.providers.aws.ses import ses_drivers
-from vibn.providers.base import Driver, Observed, Recorded
+from vibn.providers.base import Driver
 from vibn.sandbox.publicdns import PublicDns, ZoneAnswer, fqdn
 from vibn.sandbox.server import RunningSandbox, start_in_thread
 from vibn.sandbox.ses import ACCESS_KEY_ID, ACCOUNT_ID
+
+from ..context import Ctx as Ctx
 
 WS = "acme"
 STACK = "shop"
@@ -43,19 +45,6 @@ class Zones:
     def lookup(self, name: str, rtype: str) -> ZoneAnswer | None:
         values = self.records.get((fqdn(name), rtype))
         return None if values is None else ZoneAnswer("zone.", ("ns.test.",), tuple(values))
-
-
-@dataclass
-class Ctx:
-    """An ``ObserveContext``: earlier kinds' answers and the last apply's records."""
-
-    records: dict[str, list[Recorded]] = field(default_factory=dict)
-
-    def observed(self, kind: str) -> Sequence[Observed]:
-        return []
-
-    def recorded(self, kind: str) -> Sequence[Recorded]:
-        return self.records.get(kind, [])
 
 
 @dataclass

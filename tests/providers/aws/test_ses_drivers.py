@@ -45,7 +45,7 @@ def record(obs: Observed, stack: str = STACK) -> Recorded:
 
 
 def observe(aws: Aws, kind: str, records: list[Recorded] | None = None) -> list[Observed]:
-    return aws.drivers[kind].observe(SCOPE, Ctx({ID: records or []}))
+    return aws.drivers[kind].observe(SCOPE, Ctx(records={ID: records or []}))
 
 
 def ready(obs: Observed) -> tuple[str, str, str]:
@@ -228,7 +228,7 @@ def test_identity_observe_reads_each_record_once(with_set: Aws) -> None:
         Recorded("y", ID, "gone.com", {"domain": "gone.com"}, {}, stack=STACK),
     ]
     assert observe(aws, ID, [record(created), *others]) == [
-        aws.drivers[ID].observe(SCOPE, Ctx({ID: [record(created)]}))[0]
+        aws.drivers[ID].observe(SCOPE, Ctx(records={ID: [record(created)]}))[0]
     ]
     assert aws.requests()["GET /v2/email/identities/{identity}"] == 3  # 2 + the comparison
 

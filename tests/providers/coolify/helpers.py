@@ -16,6 +16,8 @@ import httpx
 from vibn.providers.base import Desired, Driver, Observed, Owner, Recorded, Scope
 from vibn.providers.coolify import CoolifyProvider
 
+from ..context import Ctx as Ctx
+
 WS = "default"
 STACK = "mysaas"
 SCOPE = Scope(WS, frozenset({STACK}))
@@ -29,20 +31,6 @@ KINDS = (
     "coolify.backup",
     "coolify.deployment",
 )
-
-
-@dataclass
-class Ctx:
-    """An ``ObserveContext``: earlier kinds' answers and the last apply's records."""
-
-    seen: dict[str, list[Observed]] = field(default_factory=dict)
-    records: dict[str, list[Recorded]] = field(default_factory=dict)
-
-    def observed(self, kind: str) -> Sequence[Observed]:
-        return self.seen.get(kind, [])
-
-    def recorded(self, kind: str) -> Sequence[Recorded]:
-        return self.records.get(kind, [])
 
 
 @dataclass

@@ -9,33 +9,19 @@ settings, clock).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
 
-from vibn.providers.base import Observed, Recorded
 from vibn.providers.gcp.common import RetryPolicy
+
+from ..context import Ctx as Ctx
 
 PROJECT = "vibn-test"
 WS = "acme"
 STACK = "shop"
-
-
-@dataclass
-class Ctx:
-    """An ``ObserveContext``: earlier kinds' answers and the last apply's records."""
-
-    seen: dict[str, list[Observed]] = field(default_factory=dict)
-    records: dict[str, list[Recorded]] = field(default_factory=dict)
-
-    def observed(self, kind: str) -> Sequence[Observed]:
-        return self.seen.get(kind, [])
-
-    def recorded(self, kind: str) -> Sequence[Recorded]:
-        return self.records.get(kind, [])
 
 
 @dataclass

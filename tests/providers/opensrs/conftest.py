@@ -3,18 +3,19 @@ retries record their waits instead of sleeping, the control plane, a contact."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from vibn.providers.base import Observed, Recorded
 from vibn.providers.opensrs import Contact, OpenSrsClient, RetryPolicy
 from vibn.sandbox.opensrs import RESELLER
 from vibn.sandbox.server import RunningSandbox, start_in_thread
+
+from ..context import Ctx as Ctx
 
 WS = "acme"
 STACK = "shop"
@@ -31,19 +32,6 @@ CONTACT = Contact(
     email="ada@example.com",
 )
 NS = ["ns-cloud-a1.googledomains.com", "ns-cloud-a2.googledomains.com"]
-
-
-@dataclass
-class Ctx:
-    """An ``ObserveContext`` holding the last apply's records."""
-
-    records: dict[str, list[Recorded]] = field(default_factory=dict)
-
-    def observed(self, kind: str) -> Sequence[Observed]:
-        return []
-
-    def recorded(self, kind: str) -> Sequence[Recorded]:
-        return self.records.get(kind, [])
 
 
 @dataclass

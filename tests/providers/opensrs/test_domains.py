@@ -69,7 +69,9 @@ def test_register_observe_renew_and_change(
     assert client.balance() == Decimal("82.01")
 
     control.clear_calls()
-    ctx = Ctx({KIND: [recorded(created), recorded(replace(created, address="other"), "blog")]})
+    ctx = Ctx(
+        records={KIND: [recorded(created), recorded(replace(created, address="other"), "blog")]}
+    )
     [seen] = driver.observe(SCOPE, ctx)
     assert seen == created
     assert control.calls() == {"GET DOMAIN": 1}
@@ -92,7 +94,7 @@ def test_register_observe_renew_and_change(
     assert updated.outputs["order_id"] == created.outputs["order_id"]
     assert client.balance() == Decimal("46.03")
     assert driver.quote(later, updated) == Decimal("0")
-    assert driver.observe(SCOPE, Ctx({KIND: [recorded(updated)]})) == [updated]
+    assert driver.observe(SCOPE, Ctx(records={KIND: [recorded(updated)]})) == [updated]
 
 
 def test_only_the_changes_are_sent(driver: OpenSrsDomainDriver, control: Control) -> None:
@@ -104,7 +106,7 @@ def test_only_the_changes_are_sent(driver: OpenSrsDomainDriver, control: Control
 
 def test_a_domain_the_registrar_no_longer_holds_is_absent(driver: OpenSrsDomainDriver) -> None:
     gone = Recorded(ADDRESS, KIND, "gone.com", {"name": "gone.com"}, {}, stack=STACK)
-    assert driver.observe(SCOPE, Ctx({KIND: [gone]})) == []
+    assert driver.observe(SCOPE, Ctx(records={KIND: [gone]})) == []
 
 
 def test_a_taken_domain_is_a_conflict_naming_it(driver: OpenSrsDomainDriver) -> None:
@@ -148,7 +150,7 @@ def test_a_registration_is_never_shortened_or_cancelled(driver: OpenSrsDomainDri
     assert driver.quote(desired(period=1), shorter) == 0
     with pytest.raises(InvalidError, match="never cancels"):
         driver.delete(created)
-    assert driver.observe(SCOPE, Ctx({KIND: [recorded(created)]}))[0].props["period"] == 2
+    assert driver.observe(SCOPE, Ctx(records={KIND: [recorded(created)]}))[0].props["period"] == 2
 
 
 def test_an_unsupported_tld_cannot_be_quoted(driver: OpenSrsDomainDriver) -> None:
