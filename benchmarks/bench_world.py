@@ -55,10 +55,16 @@ def stack_name(i: int) -> str:
     return f"s{i:05d}"
 
 
-def document(name: str, coolify_only: bool) -> dict[str, Any]:
+def workspace_of(i: int, workspaces: int) -> str:
+    """Stack ``i``'s workspace: ``workspaces`` of them, the template's (``default``) first."""
+    k = i % max(1, workspaces)
+    return WORKSPACE if k == 0 else f"w{k:03d}"
+
+
+def document(name: str, coolify_only: bool, workspace: str = WORKSPACE) -> dict[str, Any]:
     doc: dict[str, Any] = yaml.safe_load(EXAMPLE.read_text())
     doc["metadata"]["name"] = name
-    doc["metadata"]["workspace"] = WORKSPACE
+    doc["metadata"]["workspace"] = workspace
     # the cloner copies Coolify and Google Cloud objects only: registrations, zones and
     # SES identities are per-stack reads it does not reproduce (see apply_bench for them)
     for section in ("domain", "email"):
@@ -177,10 +183,29 @@ def apply_template(work: Path, coolify_only: bool) -> None:
             time.sleep(0.2)
 
 
-class Renamer:
-    """Text substitutions that turn the template stack's objects into stack ``name``'s."""
+#: where the template's workspace name appears in its objects (marks, labels, names,
+#: tags, log filters); a bare "default" elsewhere (Redis's user name) is not it
+_WS_CONTEXTS = re.compile(
+    r"(?:(?<=vibn-workspace=)|(?<=vibn-ws-)|(?<=vibn-stack-)|(?<=vibn:)|(?<=vibn-)|(?<=vibn\.)"
+    r'|(?<="vibn-workspace": ")|(?<=vibn-workspace\\"=\\")|(?<=vibn-workspace"="))'
+    + WORKSPACE
+    + r"(?![\w])"
+)
 
-    def __init__(self, name: str, uuids: list[str], access_ids: list[str], queues: list[str]):
+
+class Renamer:
+    """Text substitutions that turn the template stack's objects into stack ``name``'s,
+    in ``workspace``."""
+
+    def __init__(
+        self,
+        name: str,
+        workspace: str,
+        uuids: list[str],
+        access_ids: list[str],
+        queues: list[str],
+    ) -> None:
+        self.workspace = workspace
         self.map: dict[str, str] = {}
         for u in uuids:
             self.map[u] = "".join(secrets.choice(ALNUM) for _ in range(len(u)))
@@ -188,12 +213,14 @@ class Renamer:
             tail = "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in a[5:])
             self.map[a] = a[:5] + tail
         for q in queues:
-            self.map[queue_id(WORKSPACE, TEMPLATE, q)] = queue_id(WORKSPACE, name, q)
+            self.map[queue_id(WORKSPACE, TEMPLATE, q)] = queue_id(workspace, name, q)
         self.map[TEMPLATE] = name
         keys = sorted(self.map, key=len, reverse=True)
         self._re = re.compile("|".join(re.escape(k) for k in keys))
 
     def text(self, s: str) -> str:
+        if self.workspace != WORKSPACE:
+            s = _WS_CONTEXTS.sub(self.workspace, s)
         return self._re.sub(lambda m: self.map[m.group(0)], s)
 
     def value(self, v: Any) -> Any:
@@ -215,8 +242,11 @@ def trigger(app_props: Mapping[str, Any], env_vars: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def clone_world(work: Path, n: int, drift: Mapping[int, str], coolify_only: bool) -> None:
-    """Copy the template stack's provider objects and vibn records ``n - 1`` times."""
+def clone_world(
+    work: Path, n: int, drift: Mapping[int, str], coolify_only: bool, workspaces: int = 1
+) -> None:
+    """Copy the template stack's provider objects and vibn records ``n - 1`` times, the
+    copies spread over ``workspaces`` workspaces (each with its own workspace bucket)."""
     sdir = work / "sandbox"
     cool = json.loads((sdir / "coolify.json").read_text())
     uuids = [u for t in cool if isinstance(cool[t], dict) for u in cool[t] if len(u) == 24]
@@ -234,9 +264,12 @@ def clone_world(work: Path, n: int, drift: Mapping[int, str], coolify_only: bool
     tmpl_lbuckets = {k: v for k, v in logs["buckets"].items() if TEMPLATE in k}
     tmpl_sinks = {k: v for k, v in logs["sinks"].items() if TEMPLATE in k}
     tmpl_hmac = dict(gcs.get("hmac_keys", {}))
-    rules = []
-    for b in gcs.get("buckets", {}).values():
-        rules = [r for r in b.get("lifecycle", {}).get("rule", []) if TEMPLATE in json.dumps(r)]
+    tmpl_bucket = gcs["buckets"][f"vibn-ws-{WORKSPACE}"] if not coolify_only else None
+    rules = [
+        r
+        for r in (tmpl_bucket or {}).get("lifecycle", {}).get("rule", [])
+        if TEMPLATE in json.dumps(r)
+    ]
 
     store = Store.open(f"sqlite:///{work / 'state.db'}", SecretBox(KEY))
     try:
@@ -248,10 +281,12 @@ def clone_world(work: Path, n: int, drift: Mapping[int, str], coolify_only: bool
             for s in store.list_secrets(WORKSPACE)
             if s.startswith(TEMPLATE + "/")
         }
+        session = store.get_secret(WORKSPACE, "SESSION_SECRET")
+        assert session is not None
         t0 = time.perf_counter()
         for i in range(1, n):
-            name = stack_name(i)
-            ren = Renamer(name, uuids, access_ids, queues)
+            name, ws = stack_name(i), workspace_of(i, workspaces)
+            ren = Renamer(name, ws, uuids, access_ids, queues)
             # Coolify: every row of every table, with fresh uuids and shifted numeric ids
             for t, rows in template.items():
                 for row in rows:
@@ -293,13 +328,26 @@ def clone_world(work: Path, n: int, drift: Mapping[int, str], coolify_only: bool
                     if kind == "jobs" and drift.get(i) == "cron" and k.endswith("-sync"):
                         continue  # drift: a cron job deleted
                     target[ren.text(k)] = ren.value(v)
-            for b in gcs.get("buckets", {}).values():
-                if rules:
-                    b["lifecycle"]["rule"].extend(ren.value(r) for r in rules)
+            if tmpl_bucket is not None:
+                bucket_name = f"vibn-ws-{ws}"
+                if bucket_name not in gcs["buckets"]:  # the workspace's first stack
+                    fresh = ren.value(tmpl_bucket)
+                    fresh["lifecycle"]["rule"] = [
+                        r for r in fresh["lifecycle"]["rule"] if f"{name}/" in json.dumps(r)
+                    ]
+                    fresh["labels"]["vibn-workspace"] = ws
+                    gcs["buckets"][bucket_name] = fresh
+                    store.set_secret(ws, "SESSION_SECRET", session.value)
+                else:
+                    gcs["buckets"][bucket_name]["lifecycle"]["rule"].extend(
+                        ren.value(r) for r in rules
+                    )
+            elif store.get_secret(ws, "SESSION_SECRET") is None:
+                store.set_secret(ws, "SESSION_SECRET", session.value)
             # vibn's store: revision, records, a successful apply, captured secrets
-            doc = document(name, coolify_only)
+            doc = document(name, coolify_only, ws)
             revision, _ = store.put_revision(
-                WORKSPACE, name, doc, digest(load_stack(json.dumps(doc).encode()))
+                ws, name, doc, digest(load_stack(json.dumps(doc).encode()))
             )
             records = {
                 r.address: (r, ren.value(dict(r.props)), ren.value(dict(r.outputs)))
@@ -311,7 +359,7 @@ def clone_world(work: Path, n: int, drift: Mapping[int, str], coolify_only: bool
                     props["trigger"] = trigger(records[app][1], records[f"{app}.env"][1]["vars"])
             for address, (r, props, outputs) in records.items():
                 store.record_resource(
-                    WORKSPACE,
+                    ws,
                     name,
                     address,
                     r.kind,
@@ -322,12 +370,12 @@ def clone_world(work: Path, n: int, drift: Mapping[int, str], coolify_only: bool
                 )
             for s, value in tmpl_secrets.items():
                 assert value is not None
-                store.set_secret(WORKSPACE, ren.text(s), value)
+                store.set_secret(ws, ren.text(s), value)
             apply_id = store.begin_apply(
-                WORKSPACE, name, revision=revision, plan_id=None, kind="apply", principal="bench"
+                ws, name, revision=revision, plan_id=None, kind="apply", principal="bench"
             )
             store.finish_apply(apply_id, "succeeded")
-            store.set_stack_status(WORKSPACE, name, "applied")
+            store.set_stack_status(ws, name, "applied")
             if i % 200 == 0:
                 print(f"  seeded {i}/{n} stacks ({time.perf_counter() - t0:.0f} s)", flush=True)
         ids = cool["ids"]

@@ -2,10 +2,11 @@
 many concurrent agents, and the daemon's memory.
 
 Figures, not assertions. ``python benchmarks/service_bench.py [--stacks 1000]
-[--latency 0.02] [--drift 5] [--agents 100] [--rounds 3]``.
+[--workspaces 100] [--latency 0.02] [--drift 5] [--agents 100] [--rounds 3]``.
 
-(a) drift sweep: ``--stacks`` copies of examples/saas.yaml (21 resources: 13 Coolify, 8
-    Google Cloud) in the sandbox (built fast: see ``bench_world``), with ``--latency``
+(a) drift sweep: ``--stacks`` copies of examples/saas.yaml (23 resources: Coolify and
+    Google Cloud) spread over ``--workspaces`` workspaces in the sandbox (built fast: see
+    ``bench_world``), with ``--latency``
     added to every provider request. ``--drift`` of the copies are drifted on purpose (a
     worker's start command changed, or a cron job deleted). Then ``Daemon.run_once``
     with ``batch = --stacks`` is timed and its provider requests counted, and compared
@@ -41,7 +42,6 @@ from api_load import api_bench
 from bench_world import (
     KEY,
     PROJECT,
-    WORKSPACE,
     Controls,
     apply_template,
     clone_world,
@@ -76,12 +76,15 @@ REFRESH_PATHS = {
 
 
 def refresh_like_terraform(
-    store: Store, providers: Mapping[str, ProviderEndpoint], names: list[str], parallelism: int
+    store: Store,
+    providers: Mapping[str, ProviderEndpoint],
+    stacks: list[tuple[str, str]],
+    parallelism: int,
 ) -> tuple[float, int, dict[int, int]]:
     """One GET per recorded resource, ``parallelism`` at a time: (wall, requests, statuses)."""
     calls: list[tuple[str, str]] = []
-    for name in names:
-        for r in store.resources(WORKSPACE, name):
+    for workspace, name in stacks:
+        for r in store.resources(workspace, name):
             provider, template = REFRESH_PATHS[r.kind]
             values = {"id": r.provider_id, **{k: str(v) for k, v in r.props.items()}}
             calls.append((provider, template.format(**values)))
@@ -140,9 +143,8 @@ def sweep_child(work: Path, providers_json: str, n: int, latency: float, sandbox
         out["not_in_sync"] = [o.line() for o in report.outcomes if o.outcome != "in_sync"][:12]
 
         controls.reset_counts()
-        names = [name for _, name in report.claimed]
         e0 = cpu_seconds(sandbox_pid)
-        wall, calls, statuses = refresh_like_terraform(store, providers, names, 10)
+        wall, calls, statuses = refresh_like_terraform(store, providers, list(report.claimed), 10)
         out["tf_emulator_cpu_s"] = cpu_seconds(sandbox_pid) - e0
         out["tf_s"] = wall
         out["tf_calls"] = calls
@@ -170,6 +172,9 @@ def main() -> None:
     parser.add_argument("--stacks", type=int, default=1000)
     parser.add_argument("--latency", type=float, default=0.02, help="seconds per provider request")
     parser.add_argument("--drift", type=int, default=5, help="stacks drifted on purpose")
+    parser.add_argument(
+        "--workspaces", type=int, default=100, help="the stacks are spread over this many"
+    )
     parser.add_argument("--agents", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=3, help="dry-run + PUT pairs per agent")
     parser.add_argument("--coolify-only", action="store_true", help="drop the Google sections")
@@ -217,11 +222,12 @@ def run(work: Path, args: argparse.Namespace) -> None:
     kinds = {
         i: "cron" if k % 2 and not args.coolify_only else "start" for k, i in enumerate(chosen)
     }
-    print(f"building {n} stacks ({'Coolify only' if args.coolify_only else 'Coolify + GCP'})")
+    sections = "Coolify only" if args.coolify_only else "Coolify + GCP"
+    print(f"building {n} stacks in {args.workspaces} workspaces ({sections})")
     t0 = time.perf_counter()
     if not (args.reuse and (work / "state.db").exists()):
         apply_template(work, args.coolify_only)
-        clone_world(work, n, kinds, args.coolify_only)
+        clone_world(work, n, kinds, args.coolify_only, args.workspaces)
     build_s = time.perf_counter() - t0
     drifted = ", ".join(f"{stack_name(i)} ({k})" for i, k in kinds.items())
     print(f"  built in {build_s:.0f} s; drifted on purpose: {drifted}")
@@ -289,7 +295,8 @@ def report(
         per_stack = s["resources"] / max(1, s["claimed"])
         print(
             f"\n(a) drift sweep of {s['claimed']} stacks, {s['resources']} resources "
-            f"({per_stack:.0f} per stack), {args.drift} drifted on purpose"
+            f"({per_stack:.0f} per stack) in {args.workspaces} workspaces, "
+            f"{args.drift} drifted on purpose"
         )
         print(f"    outcomes: {s['outcomes']}")
         for line in s["not_in_sync"]:

@@ -35,7 +35,8 @@ class ConfigurationSetDriver(SesDriver):
     def observe(self, scope: Scope, ctx: ObserveContext) -> list[Observed]:
         prefix = f"vibn-{scope.workspace}-"
         found: list[Observed] = []
-        for name in self._names(prefix):
+        every = ctx.shared((self.kind,), self._names)  # the account's, every workspace's
+        for name in (n for n in every if n.startswith(prefix)):
             resource = where(self.kind, name)
             try:
                 got = self._run(
@@ -95,7 +96,7 @@ class ConfigurationSetDriver(SesDriver):
         except NotFoundError:
             return
 
-    def _names(self, prefix: str) -> list[str]:
+    def _names(self) -> list[str]:
         names: list[str] = []
         token: str | None = None
         while True:
@@ -103,7 +104,7 @@ class ConfigurationSetDriver(SesDriver):
             if token:
                 kwargs["NextToken"] = token
             page = self._run(self._client.list_configuration_sets, f"{self.kind} list", **kwargs)
-            names.extend(n for n in page.get("ConfigurationSets") or [] if n.startswith(prefix))
+            names.extend(page.get("ConfigurationSets") or [])
             token = page.get("NextToken")
             if not token:
                 return names

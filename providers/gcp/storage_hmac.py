@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import replace
+from functools import partial
 from typing import Any, ClassVar
 
 from google.cloud.storage.hmac_key import HMACKeyMetadata  # type: ignore[import-untyped]
@@ -74,7 +75,9 @@ class HmacKeyDriver:
                 by_account[account].append(rec)
         found: list[Observed] = []
         for account in sorted(by_account):
-            keys = {k.access_id: k for k in self._list(account)}
+            # one account's keys are every workspace's: listed once for everyone
+            listed = ctx.shared((self.kind, account), partial(self._list, account))
+            keys = {k.access_id: k for k in listed}
             records = by_account[account]
             for rec in records:
                 key = keys.get(rec.provider_id)
