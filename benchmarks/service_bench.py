@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -116,6 +117,8 @@ def sweep_child(work: Path, providers_json: str, n: int, latency: float, sandbox
         k: ProviderEndpoint(v["url"], v["token"], v["control_url"])
         for k, v in json.loads(providers_json).items()
     }
+    with sqlite3.connect(work / "state.db") as db:  # every stack due, even with --reuse
+        db.execute("UPDATE stacks SET next_reconcile_at = NULL, failures = 0")
     out: dict[str, Any] = {"rss_start_mib": rss_mib()}
     controls = Controls(providers)
     with ExitStack() as cleanup:

@@ -183,7 +183,8 @@ class Daemon:
         for workspace, name in claimed:
             by_workspace.setdefault(workspace, []).append(name)
         # provider-wide lists are read once for the whole sweep, not once per workspace
-        reads = SweepReads(self.engine.reads)
+        # (with one workspace there is one observation: nothing to keep them for)
+        reads = SweepReads(self.engine.reads) if len(by_workspace) > 1 else None
         with HeldLeases(self.store, self.holder, self.lease_ttl, claimed) as leases:
             for workspace, names in by_workspace.items():
                 if stop.is_set():
@@ -202,7 +203,7 @@ class Daemon:
         leases: HeldLeases,
         stop: threading.Event,
         report: SweepReport,
-        reads: SweepReads,
+        reads: SweepReads | None,
     ) -> None:
         try:
             observation = self.engine.observe(workspace, names, reads=reads)

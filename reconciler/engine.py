@@ -15,7 +15,7 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -37,13 +37,6 @@ from .observe import Observation, observe, with_parents
 from .payments import Charge, Payments, Quoting, total
 from .plan import ActionType, KindFacts, Planned, make_plan
 from .platform import Platform
-
-
-def _by_kind(records: Iterable[Recorded]) -> dict[str, list[Recorded]]:
-    by_kind: dict[str, list[Recorded]] = {}
-    for r in records:
-        by_kind.setdefault(r.kind, []).append(r)
-    return by_kind
 
 
 def _recorded(r: RecordedResource, stack: str) -> Recorded:
@@ -168,24 +161,6 @@ class Engine:
     def payments(self) -> Payments:
         return Payments(self.store, self.domain_markup_percent)
 
-    def recorded(self, workspace: str, stacks: Sequence[str]) -> Callable[[str], list[Recorded]]:
-        """What the stacks recorded, by kind: read from the store in one query, the first
-        time a driver asks (drivers ask from several threads at once)."""
-        lock = threading.Lock()
-        by_kind: dict[str, list[Recorded]] | None = None
-
-        def of(kind: str) -> list[Recorded]:
-            nonlocal by_kind
-            with lock:
-                if by_kind is None:
-                    found = self.store.resources_of_kind(workspace, stacks, None)
-                    by_kind = _by_kind(
-                        _recorded(r, stack) for stack, records in found.items() for r in records
-                    )
-                return list(by_kind.get(kind, ()))
-
-        return of
-
     def _records(self, workspace: str, stack: str) -> dict[str, Recorded]:
         return {r.address: _recorded(r, stack) for r in self.store.resources(workspace, stack)}
 
@@ -204,12 +179,15 @@ class Engine:
         with the observations running at the same time; a sweep keeps them longer)."""
         scope = Scope(workspace, frozenset(stacks))
         drivers = self.drivers if kinds is None else with_parents(self.drivers, kinds)
-        if records is None:
-            recorded_of = self.recorded(workspace, stacks)
-        else:
-            by_kind = _by_kind(records)
-            recorded_of = lambda kind: list(by_kind.get(kind, ()))  # noqa: E731
-        return observe(drivers, scope, recorded_of, reads or self.reads)
+        if records is None:  # one query for every kind the drivers will ask about
+            found = self.store.resources_of_kind(workspace, stacks, None)
+            records = [_recorded(r, stack) for stack, rs in found.items() for r in rs]
+        by_kind: dict[str, list[Recorded]] = {}
+        for r in records:
+            by_kind.setdefault(r.kind, []).append(r)
+        return observe(
+            drivers, scope, lambda kind: list(by_kind.get(kind, ())), reads or self.reads
+        )
 
     # -- plan ------------------------------------------------------------------------
     def plan(

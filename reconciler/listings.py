@@ -78,9 +78,9 @@ class FreshReads:
             if not lead:
                 answer: T = mine.result()
                 return answer
-        return self._run(mine, fetch)
+        return self._run(key, mine, fetch)
 
-    def _run(self, future: Future[Any], fetch: Callable[[], T]) -> T:
+    def _run(self, key: Hashable, future: Future[Any], fetch: Callable[[], T]) -> T:
         with self._lock:
             self.fetches += 1
         try:
@@ -88,8 +88,18 @@ class FreshReads:
         except BaseException as exc:
             future.set_exception(exc)
             raise
-        future.set_result(answer)
+        else:
+            future.set_result(answer)
+        finally:
+            self._forget(key, future)
         return answer
+
+    def _forget(self, key: Hashable, future: Future[Any]) -> None:
+        """Drop an idle key, so that no answer outlives its callers here."""
+        with self._lock:
+            slot = self._slots.get(key)
+            if slot is not None and slot.current is future and slot.pending is None:
+                del self._slots[key]
 
 
 @dataclass
