@@ -146,7 +146,9 @@ def run(latency: float, parallelism: int, work: Path) -> None:
                         break
                     time.sleep(0.2)
                 controls.each("DELETE", "/requests")
+                t0 = time.perf_counter()
                 engine.plan(stack)
+                plan_wall = time.perf_counter() - t0
                 steady = controls.requests()
         wall_p, crit_p, total_p = results[parallelism]
         wall_1 = results[1][0]
@@ -165,6 +167,11 @@ def run(latency: float, parallelism: int, work: Path) -> None:
         print(
             f"no-op plan requests, deployments done   {steady_total} "
             f"({steady_total / n_resources:.2f} per resource)"
+        )
+        print(
+            f"no-op plan wall time                    {plan_wall:.2f} s "
+            f"({steady_total} requests x {latency * 1000:.0f} ms one after another would be "
+            f"{steady_total * latency:.2f} s)"
         )
         for route, count in sorted(steady.items()):
             print(f"    {count:3d}  {route}")
