@@ -15,11 +15,11 @@ workspace's share.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from vibn.providers.base import Owner
+from vibn.providers.base import ObserveContext, Owner
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -42,6 +42,16 @@ def by_workspace(items: Iterable[T], workspace_of: Callable[[T], object]) -> dic
         if isinstance(workspace, str):
             grouped.setdefault(workspace, []).append(item)
     return grouped
+
+
+def listed_by_marker(
+    ctx: ObserveContext, key: Hashable, fetch: Callable[[], Iterable[Mapping[str, Any]]]
+) -> dict[str, list[Mapping[str, Any]]]:
+    """A provider-wide list of JSON objects marked in their ``description`` (Coolify,
+    Logging), shared through ``ctx`` and indexed by workspace."""
+    return ctx.shared(
+        key, lambda: by_workspace(fetch(), lambda o: marker_workspace(o.get("description")))
+    )
 
 
 def marker_workspace(description: object) -> str | None:

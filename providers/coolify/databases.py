@@ -22,7 +22,7 @@ from vibn.providers.coolify.common import (
     tags,
 )
 from vibn.providers.errors import NotFoundError
-from vibn.providers.reads import by_workspace, marker_workspace
+from vibn.providers.reads import listed_by_marker
 from vibn.specs.values import Sensitive
 
 TYPE_PREFIX = "standalone-"
@@ -53,12 +53,7 @@ class DatabaseDriver:
 
     def observe(self, scope: Scope, ctx: ObserveContext) -> list[Observed]:
         rows: list[tuple[Mapping[str, Any], Owner]] = []
-        listed = ctx.shared(
-            (self.kind,),
-            lambda: by_workspace(
-                self._client.list_databases(), lambda d: marker_workspace(d.get("description"))
-            ),
-        )
+        listed = listed_by_marker(ctx, (self.kind,), self._client.list_databases)
         for database in listed.get(scope.workspace, ()):
             owner = owned(database.get("description"), scope)
             if owner is not None:

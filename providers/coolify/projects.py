@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 from vibn.providers.base import Desired, ObserveContext, Observed, Owner, Scope
 from vibn.providers.coolify.common import ENVIRONMENT, Shared, naming, owned, read_each
 from vibn.providers.errors import ConflictError, NotFoundError
-from vibn.providers.reads import by_workspace, marker_workspace
+from vibn.providers.reads import listed_by_marker
 
 
 class ProjectDriver:
@@ -32,12 +32,7 @@ class ProjectDriver:
 
     def observe(self, scope: Scope, ctx: ObserveContext) -> list[Observed]:
         """One project list, then each owned project's environments (several at once)."""
-        listed = ctx.shared(
-            (self.kind,),
-            lambda: by_workspace(
-                self._client.list_projects(), lambda p: marker_workspace(p.get("description"))
-            ),
-        )
+        listed = listed_by_marker(ctx, (self.kind,), self._client.list_projects)
         mine = [
             (project, owner)
             for project in listed.get(scope.workspace, ())

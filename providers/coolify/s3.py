@@ -28,7 +28,7 @@ from vibn.providers.base import Desired, ObserveContext, Observed, Owner, Record
 from vibn.providers.coolify.client import PROVIDER
 from vibn.providers.coolify.common import Shared, naming, owned
 from vibn.providers.errors import InvalidError, NotFoundError, ProviderError
-from vibn.providers.reads import by_workspace, marker_workspace
+from vibn.providers.reads import listed_by_marker
 from vibn.specs.values import Condition, Sensitive, reveal
 
 KIND = "coolify.s3_storage"
@@ -64,12 +64,7 @@ class S3StorageDriver:
             (r.stack, r.address): r for r in ctx.recorded(self.kind)
         }
         found = []
-        listed = ctx.shared(
-            (self.kind,),
-            lambda: by_workspace(
-                self._client.list_s3_storages(), lambda s: marker_workspace(s.get("description"))
-            ),
-        )
+        listed = listed_by_marker(ctx, (self.kind,), self._client.list_s3_storages)
         for storage in listed.get(scope.workspace, ()):
             owner = owned(storage.get("description"), scope)
             if owner is None:

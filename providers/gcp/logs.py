@@ -26,7 +26,7 @@ from vibn.providers.gcp.common import (
     GcpEndpoints,
     RetryPolicy,
 )
-from vibn.providers.reads import by_workspace, marker_workspace
+from vibn.providers.reads import listed_by_marker
 
 __all__ = ["LogBucketDriver", "LogSinkDriver", "logging_drivers"]
 
@@ -70,16 +70,13 @@ class LogBucketDriver(DiscoveryDriver):
     def observe(self, scope: Scope, ctx: ObserveContext) -> list[Observed]:
         parent = f"projects/{self._project}/locations/-"
 
-        def fetch() -> dict[str, list[Any]]:
+        def fetch() -> list[Any]:
             with self._clients.logging() as api:
                 buckets = api.projects().locations().buckets()
-                listed = self._list(
-                    buckets, "buckets", f"{self.kind} list ({parent})", parent=parent
-                )
-            return by_workspace(listed, lambda b: marker_workspace(b.get("description")))
+                return self._list(buckets, "buckets", f"{self.kind} list ({parent})", parent=parent)
 
         found: list[Observed] = []
-        for bucket in ctx.shared((self.kind, parent), fetch).get(scope.workspace, ()):
+        for bucket in listed_by_marker(ctx, (self.kind, parent), fetch).get(scope.workspace, ()):
             owner = owned(bucket.get("description"), scope)
             if owner is not None and bucket.get("lifecycleState") != DELETE_REQUESTED:
                 found.append(self._observed(bucket, owner.address, owner))
@@ -169,14 +166,13 @@ class LogSinkDriver(DiscoveryDriver):
     def observe(self, scope: Scope, ctx: ObserveContext) -> list[Observed]:
         parent = f"projects/{self._project}"
 
-        def fetch() -> dict[str, list[Any]]:
+        def fetch() -> list[Any]:
             with self._clients.logging() as api:
                 sinks = api.projects().sinks()
-                listed = self._list(sinks, "sinks", f"{self.kind} list ({parent})", parent=parent)
-            return by_workspace(listed, lambda s: marker_workspace(s.get("description")))
+                return self._list(sinks, "sinks", f"{self.kind} list ({parent})", parent=parent)
 
         found: list[Observed] = []
-        for sink in ctx.shared((self.kind, parent), fetch).get(scope.workspace, ()):
+        for sink in listed_by_marker(ctx, (self.kind, parent), fetch).get(scope.workspace, ()):
             owner = owned(sink.get("description"), scope)
             if owner is not None:
                 found.append(self._observed(parent, sink, owner.address, owner))

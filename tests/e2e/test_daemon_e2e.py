@@ -126,10 +126,10 @@ def test_the_interval_comes_from_the_environment(cli: Cli) -> None:
     assert timedelta(seconds=42) <= wait <= timedelta(seconds=42 * 1.1 + 5)
 
 
-def minimal(cli: Cli, name: str) -> str:
+def minimal(cli: Cli, name: str, workspace: str = "default") -> str:
     text = (cli.cwd / "examples/minimal.yaml").read_text()
-    path = cli.write(f"{name}.yaml", text.replace("name: hello", f"name: {name}", 1))
-    return str(path)
+    named = text.replace("name: hello", f"name: {name}\n  workspace: {workspace}", 1)
+    return str(cli.write(f"{workspace}-{name}.yaml", named))
 
 
 def test_workers_share_the_due_stacks(cli: Cli) -> None:
@@ -166,6 +166,19 @@ def test_sweep_requests_grow_with_kinds_not_stacks(cli: Cli) -> None:
     # environments, a pending deployment): at most one per stack per route
     for route, count in ten.items():
         assert count <= 10 * one.get(route, 0), (route, one, ten)
+
+
+def test_a_sweep_of_many_workspaces_lists_the_server_once(cli: Cli) -> None:
+    """Coolify's project and database lists hold every workspace's objects: one sweep
+    reads each once, however many workspaces it visits; the application list is
+    filtered by workspace tag, so it is read once per workspace."""
+    workspaces = [f"team{n}" for n in range(4)]
+    for ws in workspaces:
+        assert cli("apply", minimal(cli, "hello", ws), "--auto-approve").code == 0
+    counts = sweep_requests(cli)
+    assert counts.get("GET /api/v1/projects") == 1, counts
+    assert counts.get("GET /api/v1/databases") == 1, counts
+    assert counts.get("GET /api/v1/applications") == len(workspaces), counts
 
 
 # -- three replicas on PostgreSQL, one killed mid-run ---------------------------------
