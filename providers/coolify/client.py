@@ -9,17 +9,13 @@ Responses are returned as plain JSON values; shaping them is the drivers' busine
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote
 
 import httpx
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from vibn.providers.errors import (
     AuthError,
@@ -30,6 +26,8 @@ from vibn.providers.errors import (
     QuotaError,
     TransientError,
 )
+from vibn.providers.retry import RetryPolicy as RetryPolicy  # re-exported for callers
+from vibn.providers.retry import retrying
 
 PROVIDER = "coolify"
 JSON = Any
@@ -41,23 +39,8 @@ DATABASE_ENGINES = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How transient faults are retried; inject a fake ``sleep`` to test without waiting."""
-
-    attempts: int = 5
-    initial: float = 0.5
-    maximum: float = 8.0
-    retry_after_cap: float = 30.0
-    sleep: Callable[[float], None] = time.sleep
-    jitter: Callable[[], float] = random.random
-
-    def delay(self, attempt: int, retry_after: float | None) -> float:
-        """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
-        if retry_after is not None:
-            return max(0.0, min(retry_after, self.retry_after_cap))
-        ceiling = min(self.maximum, self.initial * 2.0 ** (attempt - 1))
-        return ceiling / 2 + ceiling / 2 * self.jitter()
+#: Coolify is one server, often busy deploying: more patience than the cloud APIs get
+DEFAULT_RETRY = RetryPolicy(attempts=5, initial=0.5, maximum=8.0)
 
 
 class _Transient(Exception):
@@ -89,7 +72,7 @@ class CoolifyClient:
             transport=transport,
         )
         self._on_request = on_request
-        self._retry = retry or RetryPolicy()
+        self._retry = retry or DEFAULT_RETRY
 
     @property
     def base_url(self) -> str:
@@ -284,22 +267,13 @@ class CoolifyClient:
         **path_params: str,
     ) -> httpx.Response:
         path = route.format(**{k: quote(v, safe="") for k, v in path_params.items()})
-        policy = self._retry
-
-        def wait(state: RetryCallState) -> float:
-            failure = state.outcome.exception() if state.outcome else None
-            after = failure.retry_after if isinstance(failure, _Transient) else None
-            return policy.delay(state.attempt_number, after)
-
-        retrying = Retrying(
-            stop=stop_after_attempt(max(1, policy.attempts)),
-            wait=wait,
-            retry=retry_if_exception_type(_Transient),
-            sleep=policy.sleep,
-            reraise=True,
+        tries = retrying(
+            self._retry,
+            lambda exc: isinstance(exc, _Transient),
+            lambda exc: exc.retry_after if isinstance(exc, _Transient) else None,
         )
         try:
-            response: httpx.Response = retrying(self._once, method, route, path, params, body)
+            response: httpx.Response = tries(self._once, method, route, path, params, body)
         except _Transient as exhausted:
             raise exhausted.error from exhausted
         if response.is_success:

@@ -17,14 +17,11 @@ finds out what the registrar holds, so a domain is never bought twice.
 
 from __future__ import annotations
 
-import random
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
 from vibn.providers.errors import (
     AuthError,
@@ -36,6 +33,8 @@ from vibn.providers.errors import (
     TransientError,
 )
 from vibn.providers.opensrs import xcp
+from vibn.providers.retry import RetryPolicy as RetryPolicy  # re-exported for callers
+from vibn.providers.retry import retrying
 
 PROVIDER = "opensrs"
 #: OpenSRS's "try again" codes: rate limit, connection limit, registry timeout
@@ -60,20 +59,8 @@ ERRORS: Mapping[int, type[ProviderError]] = {
 }
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How transient faults are retried; inject ``sleep`` to test without waiting."""
-
-    attempts: int = 5
-    initial: float = 0.5
-    maximum: float = 8.0
-    sleep: Callable[[float], None] = time.sleep
-    jitter: Callable[[], float] = random.random
-
-    def delay(self, attempt: int) -> float:
-        """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
-        ceiling = min(self.maximum, self.initial * 2.0 ** (attempt - 1))
-        return ceiling / 2 + ceiling / 2 * self.jitter()
+#: a registrar: patient, as Coolify; OpenSRS sends no ``Retry-After``
+DEFAULT_RETRY = RetryPolicy(attempts=5, initial=0.5, maximum=8.0)
 
 
 @dataclass(frozen=True)
@@ -118,7 +105,7 @@ class XcpTransport:
         self._key = key
         self._owns_http = http is None
         self._http = http if http is not None else httpx.Client(timeout=timeout)
-        self._retry = retry or RetryPolicy()
+        self._retry = retry or DEFAULT_RETRY
 
     def close(self) -> None:
         if self._owns_http:
@@ -141,16 +128,9 @@ class XcpTransport:
             "X-Username": self._username,
             "X-Signature": xcp.signature(body, self._key),
         }
-        policy = self._retry
-        retrying = Retrying(
-            stop=stop_after_attempt(max(1, policy.attempts)),
-            wait=lambda state: policy.delay(state.attempt_number),
-            retry=retry_if_exception_type(_Retry),
-            sleep=policy.sleep,
-            reraise=True,
-        )
+        tries = retrying(self._retry, lambda exc: isinstance(exc, _Retry))
         try:
-            reply: Reply = retrying(
+            reply: Reply = tries(
                 self._once, action, body, headers, resource, resend, refusals or {}
             )
         except _Retry as exhausted:
