@@ -12,6 +12,7 @@ threads at once by the applier, so they are safe to share.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -35,12 +36,22 @@ class ObserveError(Exception):
 @dataclass
 class Observation:
     objects: dict[str, list[Observed]] = field(default_factory=dict)
+    #: (position, object) by owner stack, made on the first ``for_stack``: a sweep asks
+    #: once per stack of a workspace, and scanning every object each time grows as stacks²
+    _by_stack: dict[str, list[tuple[int, Observed]]] | None = field(default=None, repr=False)
 
     def for_stack(self, stack: str) -> list[Observed]:
-        """The stack's own objects and the workspace-wide ones every stack shares."""
-        return [
-            o for objs in self.objects.values() for o in objs if o.owner.stack in (stack, SHARED)
-        ]
+        """The stack's own objects and the workspace-wide ones every stack shares, in the
+        order ``objects`` holds them. Asked once ``observe`` has filled ``objects``."""
+        if self._by_stack is None:
+            by_stack: dict[str, list[tuple[int, Observed]]] = {}
+            everything = (o for objs in self.objects.values() for o in objs)
+            for position, o in enumerate(everything):
+                by_stack.setdefault(o.owner.stack, []).append((position, o))
+            self._by_stack = by_stack
+        own = self._by_stack.get(stack, [])
+        shared = self._by_stack.get(SHARED, []) if stack != SHARED else []
+        return [o for _, o in heapq.merge(own, shared, key=lambda item: item[0])]
 
 
 @dataclass

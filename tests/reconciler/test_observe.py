@@ -12,7 +12,7 @@ import pytest
 
 from vibn.providers.base import SHARED, Driver, ObserveContext, Observed, Owner, Recorded, Scope
 from vibn.providers.errors import TransientError
-from vibn.reconciler.observe import ObserveError, kind_order, observe
+from vibn.reconciler.observe import Observation, ObserveError, kind_order, observe
 
 SCOPE = Scope("ws", frozenset({"app"}))
 
@@ -112,3 +112,22 @@ def test_one_kind_alone_is_read() -> None:
         "a.project.one",
         "a.project.shared",
     ]
+
+
+def test_for_stack_gives_a_stack_its_own_and_the_shared_objects_in_order() -> None:
+    def obj(kind: str, stack: str, address: str) -> Observed:
+        return Observed(address, kind, address, Owner("ws", stack, address), {}, {})
+
+    observation = Observation(
+        {
+            "a.bucket": [obj("a.bucket", SHARED, "ws.bucket"), obj("a.bucket", "app", "b1")],
+            "b.app": [
+                obj("b.app", "other", "x"),
+                obj("b.app", "app", "web"),
+                obj("b.app", "app", "w"),
+            ],
+        }
+    )
+    assert [o.address for o in observation.for_stack("app")] == ["ws.bucket", "b1", "web", "w"]
+    assert [o.address for o in observation.for_stack("other")] == ["ws.bucket", "x"]
+    assert [o.address for o in observation.for_stack("nobody")] == ["ws.bucket"]
