@@ -310,10 +310,9 @@ class GcpClients:
         )
 
 
-class DiscoveryDriver:
-    """What the drivers speaking REST through google-api-python-client's discovery
-    client share (Logging, Cloud DNS): the clients, the project, the retry policy, one
-    retried request, and paged listing."""
+class GcpDriver:
+    """What every driver over the pooled clients holds: the clients, the project and the
+    retry policy (Storage, Logging, Cloud DNS)."""
 
     def __init__(
         self, clients: GcpClients, endpoints: GcpEndpoints, retry: RetryPolicy | None = None
@@ -321,6 +320,11 @@ class DiscoveryDriver:
         self._clients = clients
         self._project = endpoints.project
         self._retry = retry
+
+
+class DiscoveryDriver(GcpDriver):
+    """What the drivers speaking REST through google-api-python-client's discovery
+    client share (Logging, Cloud DNS): one retried request, and paged listing."""
 
     def _run(self, request: Any, resource: str) -> dict[str, Any]:
         answer = call(request.execute, resource, policy=self._retry)

@@ -26,6 +26,7 @@ from vibn.providers.errors import AuthError, ConflictError, NotFoundError
 from vibn.providers.gcp.common import (
     PROVIDER,
     GcpClients,
+    GcpDriver,
     GcpEndpoints,
     RetryPolicy,
     call,
@@ -139,7 +140,7 @@ def bucket_observed(bucket: Any, address: str, owner: Owner, public: bool) -> Ob
     )
 
 
-class BucketDriver:
+class BucketDriver(GcpDriver):
     """props ``{"name", "location", "storage_class", "uniform_access", "public_read",
     "versioning"}``; outputs ``{"name", "url", "self_link", "lifecycle"}``."""
 
@@ -147,13 +148,6 @@ class BucketDriver:
     replace_fields: ClassVar[frozenset[str]] = frozenset({"name", "location"})
     data_bearing: ClassVar[bool] = True
     observe_after: ClassVar[tuple[str, ...]] = ()
-
-    def __init__(
-        self, clients: GcpClients, endpoints: GcpEndpoints, retry: RetryPolicy | None = None
-    ) -> None:
-        self._clients = clients
-        self._project = endpoints.project
-        self._retry = retry
 
     def observe(self, scope: Scope, ctx: ObserveContext) -> list[Observed]:
         def fetch() -> dict[str, list[Any]]:

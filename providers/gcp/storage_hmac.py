@@ -30,7 +30,7 @@ from google.cloud.storage.hmac_key import HMACKeyMetadata  # type: ignore[import
 
 from vibn.providers.base import Desired, ObserveContext, Observed, Owner, Recorded, Scope
 from vibn.providers.errors import InvalidError, NotFoundError
-from vibn.providers.gcp.common import GcpClients, GcpEndpoints, RetryPolicy, call
+from vibn.providers.gcp.common import GcpDriver, RetryPolicy, call
 from vibn.providers.gcp.storage_common import where
 from vibn.specs.values import Sensitive
 
@@ -52,20 +52,13 @@ def hmac_observed(
     )
 
 
-class HmacKeyDriver:
+class HmacKeyDriver(GcpDriver):
     """props ``{"service_account"}``; outputs ``{"access_id", "secret": Sensitive}``."""
 
     kind: ClassVar[str] = KIND
     replace_fields: ClassVar[frozenset[str]] = frozenset({"service_account"})
     data_bearing: ClassVar[bool] = False
     observe_after: ClassVar[tuple[str, ...]] = ()
-
-    def __init__(
-        self, clients: GcpClients, endpoints: GcpEndpoints, retry: RetryPolicy | None = None
-    ) -> None:
-        self._clients = clients
-        self._project = endpoints.project
-        self._retry = retry
 
     def observe(self, scope: Scope, ctx: ObserveContext) -> list[Observed]:
         by_account: dict[str, list[Recorded]] = defaultdict(list)
