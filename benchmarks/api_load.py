@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from bench_world import KEY, PROJECT, Controls, cpu_seconds, document
+from bench_world import KEY, PROJECT, Controls, cpu_seconds, document, stop
 
 from vibn.sandbox.info import ProviderEndpoint
 from vibn.state import SecretBox, Store
@@ -78,12 +78,7 @@ def vibn_serve(home: Path, providers: Mapping[str, ProviderEndpoint]) -> Iterato
             time.sleep(0.1)
         yield url, proc.pid
     finally:
-        proc.terminate()
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, 60)  # lets uvicorn finish what it serves
         log.close()
 
 
