@@ -19,7 +19,6 @@ from typing import Any
 from vibn.providers.base import Owner, Scope
 from vibn.providers.coolify.client import PROVIDER, CoolifyClient
 from vibn.providers.errors import InvalidError, NotFoundError, ProviderError
-from vibn.providers.reads import read_each as read_each  # re-exported for the drivers
 
 #: the environment every stack's resources live in (Coolify creates it with the project)
 ENVIRONMENT = "production"

@@ -12,8 +12,9 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from vibn.providers.base import Desired, ObserveContext, Observed, Owner, Scope
-from vibn.providers.coolify.common import Shared, naming, read_each
+from vibn.providers.coolify.common import Shared, naming
 from vibn.providers.errors import NotFoundError
+from vibn.providers.reads import read_each
 from vibn.specs.values import reveal
 
 #: env reads in flight at once while observing (each is one small GET)

@@ -13,9 +13,9 @@ from contextlib import suppress
 from typing import Any, ClassVar
 
 from vibn.providers.base import Desired, ObserveContext, Observed, Owner, Scope
-from vibn.providers.coolify.common import ENVIRONMENT, Shared, naming, owned, read_each
+from vibn.providers.coolify.common import ENVIRONMENT, Shared, naming, owned
 from vibn.providers.errors import ConflictError, NotFoundError
-from vibn.providers.reads import listed_by_marker
+from vibn.providers.reads import listed_by_marker, read_each
 
 
 class ProjectDriver:
