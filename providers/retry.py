@@ -17,6 +17,10 @@ from dataclasses import dataclass
 
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
+#: vibn's own source of jitter: retries run in worker threads, and drawing from the
+#: ``random`` module's shared state there would disturb anyone else relying on it
+_JITTER = random.Random()
+
 
 @dataclass(frozen=True)
 class RetryPolicy:
@@ -29,7 +33,7 @@ class RetryPolicy:
     retry_after_cap: float = 30.0
     sleep: Callable[[float], None] = time.sleep
     #: a number in [0, 1]: where in the upper half of the step the wait falls
-    jitter: Callable[[], float] = random.random
+    jitter: Callable[[], float] = _JITTER.random
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1-based): the server's
